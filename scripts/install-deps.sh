@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package dnswash needs to build, test and benchmark.
+# Idempotent; safe to re-run. Must run as root.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+pkgs=(
+  # build
+  build-essential cmake pkg-config clang llvm
+  libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
+  libnetfilter-queue-dev libmnl-dev
+  libcli11-dev nlohmann-json3-dev libspdlog-dev liblmdb-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  # labs, oracles and benchmarks
+  iproute2 iptables nftables bind9 bind9-utils bind9-dnsutils tshark
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  # tshark asks whether non-root users may capture; answer no without a prompt.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

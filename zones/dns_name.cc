@@ -1,0 +1,136 @@
+#include "dns_name.h"
+
+#include <cctype>
+#include <cstdio>
+
+namespace dnswash {
+
+size_t DnsName::wire_length() const {
+  size_t n = 1;
+  for (const auto &l : labels) n += 1 + l.size();
+  return n;
+}
+
+std::string escape_label(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  for (unsigned char c : raw) {
+    switch (c) {
+      case '.': case '\\': case '"': case ';': case '(': case ')': case '@': case '$':
+        out += '\\';
+        out += char(c);
+        break;
+      default:
+        if (c > 0x20 && c < 0x7f) {
+          out += char(c);
+        } else {
+          char buf[5];
+          std::snprintf(buf, sizeof buf, "\\%03u", c);
+          out += buf;
+        }
+    }
+  }
+  return out;
+}
+
+std::string DnsName::to_text() const {
+  if (labels.empty()) return ".";
+  std::string out;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (i) out += '.';
+    out += escape_label(labels[i]);
+  }
+  return out;
+}
+
+std::vector<uint8_t> DnsName::to_wire() const {
+  std::vector<uint8_t> w;
+  w.reserve(wire_length());
+  for (const auto &l : labels) {
+    w.push_back(uint8_t(l.size()));
+    w.insert(w.end(), l.begin(), l.end());
+  }
+  w.push_back(0);
+  return w;
+}
+
+static std::optional<DnsName> fail(std::string *error, std::string msg) {
+  if (error) *error = std::move(msg);
+  return std::nullopt;
+}
+
+std::optional<DnsName> parse_dns_name(std::string_view text, std::string *error) {
+  DnsName name;
+  if (text.empty()) return fail(error, "empty name");
+  if (text == ".") return name;
+  std::string label;
+  bool label_open = false;  // distinguishes "a..b" (empty label) from the end
+  auto close_label = [&]() -> bool {
+    if (label.empty()) return false;
+    name.labels.push_back(std::move(label));
+    label.clear();
+    return true;
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '.') {
+      if (!close_label()) return fail(error, "empty label in '" + std::string(text) + "'");
+      label_open = false;
+      continue;
+    }
+    label_open = true;
+    if (c == '\\') {
+      if (i + 1 >= text.size()) return fail(error, "dangling backslash");
+      char n = text[i + 1];
+      if (n >= '0' && n <= '9') {
+        if (i + 3 >= text.size() || !isdigit((unsigned char)text[i + 2]) ||
+            !isdigit((unsigned char)text[i + 3]))
+          return fail(error, "\\DDD escape needs three digits");
+        int v = (n - '0') * 100 + (text[i + 2] - '0') * 10 + (text[i + 3] - '0');
+        if (v > 255) return fail(error, "\\DDD escape above 255");
+        label += ascii_lower(char(v));
+        i += 3;
+      } else {
+        label += ascii_lower(n);
+        i += 1;
+      }
+    } else {
+      label += ascii_lower(c);
+    }
+    if (label.size() > 63) return fail(error, "label longer than 63 bytes");
+  }
+  if (label_open) close_label();
+  if (name.wire_length() > 255) return fail(error, "name longer than 255 bytes in wire form");
+  return name;
+}
+
+std::optional<DnsName> parse_wire_name(const uint8_t *data, size_t len, size_t *consumed) {
+  DnsName name;
+  size_t off = 0;
+  while (true) {
+    if (off >= len) return std::nullopt;
+    uint8_t l = data[off];
+    if (l == 0) {
+      ++off;
+      break;
+    }
+    if (l > 63) return std::nullopt;  // pointers (0xc0) and extended label types
+    if (off + 1 + l > len) return std::nullopt;
+    std::string label(reinterpret_cast<const char *>(data + off + 1), l);
+    for (auto &c : label) c = ascii_lower(c);
+    name.labels.push_back(std::move(label));
+    off += 1 + l;
+    if (off + 1 > 255) return std::nullopt;
+  }
+  if (consumed) *consumed = off;
+  return name;
+}
+
+bool has_non_ascii(const DnsName &name) {
+  for (const auto &l : name.labels)
+    for (unsigned char c : l)
+      if (c < 0x21 || c > 0x7e) return true;
+  return false;
+}
+
+}  // namespace dnswash
