@@ -1,0 +1,152 @@
+#include "named_conf_lexer.h"
+
+#include <strings.h>
+
+namespace dnswash::zones {
+
+namespace {
+
+bool is_special(char c) {
+  return c == '{' || c == '}' || c == ';' || c == '/' || c == '"' || c == '!';
+}
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+}  // namespace
+
+bool Token::is_keyword(std::string_view kw) const {
+  return kind == TokenKind::kWord && text.size() == kw.size() &&
+         strncasecmp(text.data(), kw.data(), kw.size()) == 0;
+}
+
+std::string Token::describe() const {
+  switch (kind) {
+    case TokenKind::kEof:
+      return "end of file";
+    case TokenKind::kQuoted:
+      return "'\"" + text.substr(0, 40) + "\"'";
+    default:
+      return "'" + text.substr(0, 40) + "'";
+  }
+}
+
+void Lexer::advance() {
+  if (text_[pos_] == '\n') {
+    ++line_;
+    column_ = 1;
+  } else {
+    ++column_;
+  }
+  ++pos_;
+}
+
+void Lexer::skip_line() {
+  while (!at_end() && peek() != '\n') advance();
+}
+
+void Lexer::skip_c_comment(int line, int col) {
+  while (true) {
+    if (at_end()) throw LexError{line, col, "unexpected end of input in /* comment"};
+    if (peek() == '*' && peek(1) == '/') {
+      advance();
+      advance();
+      return;
+    }
+    advance();
+  }
+}
+
+Token Lexer::quoted(int line, int col) {
+  advance();  // opening quote
+  std::string out;
+  bool escaped = false;
+  while (true) {
+    if (at_end()) throw LexError{line, col, "unterminated quoted string"};
+    char c = peek();
+    if (c == '\0') throw LexError{line_, column_, "NUL byte in quoted string"};
+    advance();
+    if (c == '"') {
+      if (!escaped) break;
+      out.back() = '"';  // \" is the only escape isc_lex removes from quoted strings
+      escaped = false;
+      continue;
+    }
+    escaped = (c == '\\' && !escaped);
+    out += c;
+  }
+  return Token{TokenKind::kQuoted, std::move(out), line, col};
+}
+
+Token Lexer::next() {
+  while (true) {
+    while (!at_end() && is_space(peek())) advance();
+    if (at_end()) return Token{TokenKind::kEof, "", line_, column_};
+    int line = line_, col = column_;
+    char c = peek();
+    if (c == '#' || (c == '/' && peek(1) == '/')) {
+      skip_line();
+      continue;
+    }
+    if (c == '/' && peek(1) == '*') {
+      advance();
+      advance();
+      skip_c_comment(line, col);
+      continue;
+    }
+    if (c == '"') return quoted(line, col);
+    if (is_special(c)) {
+      advance();
+      return Token{TokenKind::kSpecial, std::string(1, c), line, col};
+    }
+    if (c == '\0') throw LexError{line, col, "NUL byte"};
+    std::string word;
+    while (!at_end()) {
+      c = peek();
+      if (c == '\0' || is_space(c)) break;
+      if (c == '#' || (c == '/' && peek(1) == '/')) {
+        skip_line();  // a comment ends the word
+        break;
+      }
+      if (c == '/' && peek(1) == '*') {
+        int cl = line_, cc = column_;
+        advance();
+        advance();
+        skip_c_comment(cl, cc);
+        // isc_lex pushes back the last byte it read, the comment's closing '/', not the space
+        // the comment stands for: that '/' is read again as the next token.
+        --pos_;
+        --column_;
+        break;
+      }
+      if (is_special(c)) break;
+      word += c;
+      advance();
+    }
+    return Token{TokenKind::kWord, std::move(word), line, col};
+  }
+}
+
+void Lexer::skip_bracketed_text(int open_line, int open_column) {
+  int depth = 1;
+  bool escaped = false;
+  while (true) {
+    if (at_end()) throw LexError{open_line, open_column, "unbalanced '{' in bracketed text"};
+    char c = peek();
+    if (c == '#' || (c == '/' && peek(1) == '/')) {  // isc_lex ignores escapes here
+      skip_line();
+      continue;
+    }
+    if (c == '/' && peek(1) == '*') {
+      int cl = line_, cc = column_;
+      advance();
+      advance();
+      skip_c_comment(cl, cc);
+      continue;
+    }
+    advance();
+    if (c == '{' && !escaped) ++depth;
+    if (c == '}' && !escaped && --depth == 0) return;
+    escaped = (c == '\\' && !escaped);
+  }
+}
+
+}  // namespace dnswash::zones
