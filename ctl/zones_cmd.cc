@@ -1,0 +1,115 @@
+#include "zones_cmd.h"
+
+#include <algorithm>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "named_conf.h"
+
+namespace dnswash::ctl::zones {
+
+namespace {
+
+using dnswash::zones::ParseResult;
+using dnswash::zones::Zone;
+using dnswash::zones::ZoneOrigin;
+
+const char *origin_name(ZoneOrigin o) {
+  switch (o) {
+    case ZoneOrigin::kNzf: return "nzf";
+    case ZoneOrigin::kNzd: return "nzd";
+    default: return "config";
+  }
+}
+
+// The allowed zones, one entry per (name, view), sorted by name then view.
+std::vector<const Zone *> allowed_zones(const ParseResult &r) {
+  std::vector<const Zone *> out;
+  for (const auto &z : r.zones)
+    if (z.allowed) out.push_back(&z);
+  std::stable_sort(out.begin(), out.end(), [](const Zone *a, const Zone *b) {
+    return a->name != b->name ? a->name < b->name : a->view < b->view;
+  });
+  return out;
+}
+
+void print_json(const ParseResult &r) {
+  nlohmann::json zones = nlohmann::json::array();
+  for (const Zone *z : allowed_zones(r)) {
+    zones.push_back({{"name", z->name.to_text()},
+                     {"view", z->view},
+                     {"type", z->type},
+                     {"class", z->zone_class},
+                     {"file", z->file},
+                     {"source", z->where.file},
+                     {"line", z->where.line},
+                     {"origin", origin_name(z->origin)}});
+  }
+  nlohmann::json warnings = nlohmann::json::array();
+  for (const auto &w : r.warnings) warnings.push_back(w.to_text());
+  nlohmann::json out = {{"zones", zones},
+                        {"uses_source_port_53", r.uses_source_port_53},
+                        {"protected_addresses", r.protected_addresses},
+                        {"watched_paths", r.watched_paths},
+                        {"warnings", warnings}};
+  // Paths and view names may hold any bytes; never let them abort the output.
+  std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
+void register_parse(CLI::App &group) {
+  struct Args {
+    std::string named_conf = "/etc/bind/named.conf";
+    std::string chroot;
+    std::string cwd;
+    bool json = false;
+    bool no_new_zones = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto *cmd = group.add_subcommand(
+      "parse", "Print the zones named serves authoritatively (the allowlist), one per line");
+  cmd->add_option("--named-conf", args->named_conf, "named.conf to read")->capture_default_str();
+  cmd->add_option("--chroot", args->chroot,
+                  "Resolve every path under this directory, as named -t does");
+  cmd->add_option("--cwd", args->cwd,
+                  "named's starting directory for relative paths (default: current directory, "
+                  "or / with --chroot)");
+  cmd->add_flag("--json", args->json,
+                "JSON with view, type, class, zone file and declaring line of each zone, plus "
+                "source-port-53 use, protected addresses and watched paths");
+  cmd->add_flag("--no-new-zones", args->no_new_zones,
+                "Ignore zones added with rndc addzone (NZF/NZD files)");
+  cmd->callback([args] {
+    dnswash::zones::ParseOptions opt;
+    opt.path = args->named_conf;
+    opt.chroot = args->chroot;
+    opt.cwd = args->cwd;
+    opt.read_new_zones = !args->no_new_zones;
+    ParseResult r;
+    try {
+      r = dnswash::zones::parse_named_conf(opt);
+    } catch (const dnswash::zones::ParseError &e) {
+      std::cerr << "dnswashctl: " << e.what() << "\n";
+      set_exit_code(kExitFailure);
+      return;
+    }
+    for (const auto &w : r.warnings) std::cerr << "warning: " << w.to_text() << "\n";
+    if (args->json) {
+      print_json(r);
+    } else {
+      for (const auto &name : dnswash::zones::allowlist(r)) std::cout << name.to_text() << "\n";
+    }
+    set_exit_code(kExitOk);
+  });
+}
+
+}  // namespace
+
+void registerCommand(CLI::App &app) {
+  auto *group = app.add_subcommand("zones", "Zones from BIND's named.conf");
+  group->require_subcommand(1);
+  register_parse(*group);
+}
+
+}  // namespace dnswash::ctl::zones
