@@ -1,0 +1,36 @@
+// RAII ownership of the loaded dnswash XDP program and its maps (after katran's BpfSkeleton):
+// the skeleton is destroyed, and with it every fd it holds, when the object goes away.
+#pragma once
+
+#include <memory>
+
+#include "dnswash_abi.h"  // before the skeleton: it names struct dw_hash_key
+#include "dnswash_bpf.skel.h"
+
+namespace dnswash {
+
+class DnswashSkel {
+ public:
+  // Opens and loads the program. The SipHash key is drawn from getrandom() unless given
+  // (tests and benchmarks pass a fixed key to be reproducible). Throws Error on failure,
+  // with libbpf's and the verifier's message.
+  static std::unique_ptr<DnswashSkel> load(const dw_hash_key *fixed_key = nullptr);
+  ~DnswashSkel();
+  DnswashSkel(const DnswashSkel &) = delete;
+  DnswashSkel &operator=(const DnswashSkel &) = delete;
+
+  dnswash_bpf *skel() { return skel_; }
+  int prog_fd() const;
+  const dw_hash_key &key() const { return key_; }
+  int zones_fd() const;
+  int bans_fd() const;
+  int config_fd() const;
+  int counters_fd() const;
+
+ private:
+  explicit DnswashSkel(dnswash_bpf *s, const dw_hash_key &k) : skel_(s), key_(k) {}
+  dnswash_bpf *skel_;
+  dw_hash_key key_;
+};
+
+}  // namespace dnswash

@@ -1,0 +1,28 @@
+#include "reasons.h"
+
+namespace dnswash {
+
+namespace {
+struct ReasonInfo {
+  std::string_view name;
+  bool drop;
+};
+constexpr ReasonInfo kReasons[] = {
+#define DW_X_INFO(id, name, drop) {name, drop != 0},
+    DW_REASONS(DW_X_INFO)
+#undef DW_X_INFO
+};
+static_assert(sizeof(kReasons) / sizeof(kReasons[0]) == DW_R_COUNT);
+}  // namespace
+
+std::string_view counter_name(unsigned idx) {
+  if (idx < DW_R_COUNT) return kReasons[idx].name;
+  if (idx == DW_C_DRYRUN_PASSED) return "dry-run-passed";
+  return "unknown";
+}
+
+bool reason_table_says_drop(unsigned reason) {
+  return reason < DW_R_COUNT && kReasons[reason].drop;
+}
+
+}  // namespace dnswash

@@ -1,0 +1,39 @@
+// Runs frames through the real XDP program with BPF_PROG_TEST_RUN and reports the action and
+// which counters moved. Needs root and a BPF-capable kernel: it throws (the test fails) if the
+// kernel cannot load or run the program, it never skips.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "counters.h"
+#include "dnswash_skel.h"
+#include "packet_builder.h"
+
+namespace dnswash::test {
+
+struct RunResult {
+  int action = -1;  // XDP_PASS / XDP_DROP
+  Counters delta{};
+  // The single verdict counter that moved, or -1 if none or several did.
+  int reason() const;
+};
+
+class Datapath {
+ public:
+  Datapath();
+  void set_zones(const std::vector<std::string> &zones);
+  void set_flag(uint32_t flag, bool on);
+  void ban(const std::string &prefix, uint64_t expires_ns = 0);
+  void unban(const std::string &prefix);
+  RunResult run(const Bytes &frame);
+  DnswashSkel &skel() { return *skel_; }
+
+ private:
+  std::unique_ptr<DnswashSkel> skel_;
+};
+
+std::string action_name(int action);
+
+}  // namespace dnswash::test
