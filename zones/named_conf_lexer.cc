@@ -126,22 +126,12 @@ Token Lexer::next() {
 }
 
 void Lexer::skip_bracketed_text(int open_line, int open_column) {
+  // Comments are not recognized here either: named counts a '}' inside "# ... }".
   int depth = 1;
   bool escaped = false;
   while (true) {
     if (at_end()) throw LexError{open_line, open_column, "unbalanced '{' in bracketed text"};
     char c = peek();
-    if (c == '#' || (c == '/' && peek(1) == '/')) {  // isc_lex ignores escapes here
-      skip_line();
-      continue;
-    }
-    if (c == '/' && peek(1) == '*') {
-      int cl = line_, cc = column_;
-      advance();
-      advance();
-      skip_c_comment(cl, cc);
-      continue;
-    }
     advance();
     if (c == '{' && !escaped) ++depth;
     if (c == '}' && !escaped && --depth == 0) return;

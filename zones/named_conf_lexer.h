@@ -38,7 +38,7 @@ class Lexer {
   explicit Lexer(std::string_view text) : text_(text) {}
   Token next();
   // Skips the body of a bracketed-text block (dyndb, plugin) after its opening '{' was read:
-  // braces nest, \{ and \} do not count, quotes are not special, comments still are.
+  // braces nest, \{ and \} do not count, quotes and comments are not special.
   void skip_bracketed_text(int open_line, int open_column);
 
  private:

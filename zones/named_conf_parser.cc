@@ -564,7 +564,8 @@ class Parser {
     zone.name = *parsed;
     if (!zone.in_view.empty()) {
       const Zone *target = find_zone(zone.in_view, zone.name, /*complete_only=*/true);
-      if (!target)
+      // A forward "zone" is only forwarding configuration: named has no zone to share.
+      if (!target || target->type == "forward")
         fail(kw, "'in-view' zone '" + name.text + "' does not exist in view '" + zone.in_view +
                      "', or view '" + zone.in_view + "' is not yet defined");
       if (type_token) fail(*type_token, "zone '" + name.text + "': 'in-view' and 'type' conflict");
