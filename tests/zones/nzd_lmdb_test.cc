@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <lmdb.h>
 
+#include <filesystem>
+
 #include "named_conf.h"
 #include "test_util.h"
 
@@ -51,6 +53,24 @@ TEST(Nzd, ReadsZonesWrittenLikeNamed) {
   for (const auto &p : r.watched_paths)
     watched |= p == dir.path() + "/var/cache/bind/_default.nzd";
   EXPECT_TRUE(watched);
+}
+
+// NZD files a real named 9.18 wrote (fixtures/nzd-from-named/make-nzd.sh), copied because
+// reading creates LMDB's "-lock" file beside them.
+TEST(Nzd, ReadsFilesWrittenByNamed) {
+  TempDir dir;
+  std::filesystem::copy(DNSWASH_ZONES_FIXTURES "/nzd-from-named", dir.path(),
+                        std::filesystem::copy_options::recursive);
+  ParseOptions opt;
+  opt.chroot = dir.path();
+  opt.path = "/named.conf";
+  auto r = parse_named_conf(opt);
+  std::vector<std::string> got;
+  for (const auto &z : r.zones) got.push_back(z.name.to_text() + " " + z.view + " " + z.type);
+  EXPECT_EQ(got, (std::vector<std::string>{"added.example int primary",
+                                           "second.example int secondary",
+                                           "upper-view.example Ext primary"}));
+  EXPECT_EQ(r.protected_addresses, (std::vector<std::string>{"192.0.2.53/32"}));
 }
 
 TEST(Nzd, UnreadableDatabaseIsAWarning) {
