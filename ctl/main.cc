@@ -11,8 +11,12 @@ namespace {
 int g_exit_code = kExitOk;
 }
 
-void set_exit_code(int code) { g_exit_code = code; }
-int exit_code() { return g_exit_code; }
+void set_exit_code(int code) {
+  g_exit_code = code;
+}
+int exit_code() {
+  return g_exit_code;
+}
 
 }  // namespace dnswash::ctl
 

@@ -18,9 +18,12 @@ using dnswash::zones::ZoneOrigin;
 
 const char *origin_name(ZoneOrigin o) {
   switch (o) {
-    case ZoneOrigin::kNzf: return "nzf";
-    case ZoneOrigin::kNzd: return "nzd";
-    default: return "config";
+    case ZoneOrigin::kNzf:
+      return "nzf";
+    case ZoneOrigin::kNzd:
+      return "nzd";
+    default:
+      return "config";
   }
 }
 

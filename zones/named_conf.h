@@ -52,13 +52,13 @@ enum class ZoneOrigin { kConfig, kNzf, kNzd };
 
 struct Zone {
   DnsName name;
-  std::string name_text;  // as written in the configuration
-  std::string view;       // "_default" outside view blocks, as named calls it
-  std::string type;       // canonical: primary, secondary, hint, forward, stub, ...;
-                          // an in-view zone carries the type of the zone it refers to
-  std::string zone_class; // IN, CH, HS or CLASSnnn
-  std::string file;       // the zone's `file` clause as written (empty if none)
-  std::string in_view;    // referenced view for in-view zones
+  std::string name_text;   // as written in the configuration
+  std::string view;        // "_default" outside view blocks, as named calls it
+  std::string type;        // canonical: primary, secondary, hint, forward, stub, ...;
+                           // an in-view zone carries the type of the zone it refers to
+  std::string zone_class;  // IN, CH, HS or CLASSnnn
+  std::string file;        // the zone's `file` clause as written (empty if none)
+  std::string in_view;     // referenced view for in-view zones
   Location where;
   ZoneOrigin origin = ZoneOrigin::kConfig;
   // True when the zone belongs in the wire allowlist: type primary or secondary, class IN and

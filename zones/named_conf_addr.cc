@@ -35,8 +35,10 @@ std::optional<std::string> to_cidr(std::string_view address, std::optional<int> 
   // IPv4: inet_pton wants four octets; prefixes may name fewer ("10/8", "192.168/16").
   int octets = 1;
   for (char c : text) {
-    if (c == '.') ++octets;
-    else if (c < '0' || c > '9') return std::nullopt;
+    if (c == '.')
+      ++octets;
+    else if (c < '0' || c > '9')
+      return std::nullopt;
   }
   if (octets > 4 || (octets < 4 && !prefix_len)) return std::nullopt;
   for (; octets < 4; ++octets) text += ".0";

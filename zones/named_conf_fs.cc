@@ -71,8 +71,7 @@ std::string DiskFileSystem::host_path(const std::string &path) const {
   return path == "/" ? root_ : root_ + path;
 }
 
-std::optional<std::string> DiskFileSystem::read_file(const std::string &path,
-                                                     std::string *error) {
+std::optional<std::string> DiskFileSystem::read_file(const std::string &path, std::string *error) {
   std::string host = host_path(path);
   struct stat st;
   if (stat(host.c_str(), &st) != 0) {
@@ -124,8 +123,7 @@ bool DiskFileSystem::exists(const std::string &path) {
   return stat(host_path(path).c_str(), &st) == 0;
 }
 
-std::optional<NzdEntries> DiskFileSystem::read_nzd(const std::string &path,
-                                                   std::string *error) {
+std::optional<NzdEntries> DiskFileSystem::read_nzd(const std::string &path, std::string *error) {
   std::string host = host_path(path);
   NzdEntries out;
   // named opens the NZD as a single file (MDB_NOSUBDIR). Read-only with the lock file so a
@@ -173,8 +171,7 @@ std::optional<std::vector<std::string>> MemoryFileSystem::glob(const std::string
                                                                std::string *) {
   std::vector<std::string> out;
   for (const auto &[name, _] : files)
-    if (fnmatch(pattern.c_str(), name.c_str(), FNM_PATHNAME | FNM_PERIOD) == 0)
-      out.push_back(name);
+    if (fnmatch(pattern.c_str(), name.c_str(), FNM_PATHNAME | FNM_PERIOD) == 0) out.push_back(name);
   return out;
 }
 
@@ -191,8 +188,7 @@ bool MemoryFileSystem::exists(const std::string &path) {
   return files.count(path) || nzds.count(path) || is_directory(path);
 }
 
-std::optional<NzdEntries> MemoryFileSystem::read_nzd(const std::string &path,
-                                                     std::string *error) {
+std::optional<NzdEntries> MemoryFileSystem::read_nzd(const std::string &path, std::string *error) {
   auto it = nzds.find(path);
   if (it == nzds.end()) {
     *error = "file not found";

@@ -9,7 +9,9 @@ namespace {
 bool is_special(char c) {
   return c == '{' || c == '}' || c == ';' || c == '/' || c == '"' || c == '!';
 }
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 }  // namespace
 

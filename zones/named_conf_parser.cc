@@ -27,20 +27,19 @@ constexpr size_t kMaxFilesOpened = 10000;
 constexpr size_t kMaxBytesRead = size_t(512) << 20;
 constexpr int kMaxNesting = 200;
 
-const std::set<std::string> kZoneTypes = {
-    "primary", "master",      "secondary", "slave",    "mirror",         "hint",
-    "stub",    "static-stub", "forward",   "redirect", "delegation-only"};
+const std::set<std::string> kZoneTypes = {"primary", "master",   "secondary",      "slave",
+                                          "mirror",  "hint",     "stub",           "static-stub",
+                                          "forward", "redirect", "delegation-only"};
 
 // Clauses whose value says which source address and port named sends from.
 const std::set<std::string> kSourceClauses = {
-    "query-source",        "query-source-v6",        "notify-source",
-    "notify-source-v6",    "transfer-source",        "transfer-source-v6",
-    "alt-transfer-source", "alt-transfer-source-v6", "parental-source",
-    "parental-source-v6"};
+    "query-source",    "query-source-v6",    "notify-source",       "notify-source-v6",
+    "transfer-source", "transfer-source-v6", "alt-transfer-source", "alt-transfer-source-v6",
+    "parental-source", "parental-source-v6"};
 
 // Clauses whose address lists name the hosts named exchanges zone data with.
-const std::set<std::string> kAddressClauses = {"primaries",      "masters",      "also-notify",
-                                               "allow-transfer", "allow-update", "allow-notify",
+const std::set<std::string> kAddressClauses = {"primaries",      "masters",        "also-notify",
+                                               "allow-transfer", "allow-update",   "allow-notify",
                                                "remote-servers", "parental-agents"};
 
 std::string lower(std::string s) {
@@ -53,10 +52,14 @@ std::string lower(std::string s) {
 std::optional<std::string> parse_class(const std::string &text) {
   std::string t = lower(text);
   unsigned long value = 0;
-  if (t == "in") value = 1;
-  else if (t == "ch" || t == "chaos") value = 3;
-  else if (t == "hs" || t == "hesiod") value = 4;
-  else if (t == "none" || t == "any" || t == "reserved0") return std::nullopt;
+  if (t == "in")
+    value = 1;
+  else if (t == "ch" || t == "chaos")
+    value = 3;
+  else if (t == "hs" || t == "hesiod")
+    value = 4;
+  else if (t == "none" || t == "any" || t == "reserved0")
+    return std::nullopt;
   else if (t.size() > 5 && t.size() <= 15 && t.compare(0, 5, "class") == 0) {
     for (size_t i = 5; i < t.size(); ++i) {
       if (t[i] < '0' || t[i] > '9') return std::nullopt;
@@ -67,11 +70,18 @@ std::optional<std::string> parse_class(const std::string &text) {
     return std::nullopt;
   }
   switch (value) {
-    case 0: case 254: case 255: return std::nullopt;
-    case 1: return "IN";
-    case 3: return "CH";
-    case 4: return "HS";
-    default: return "CLASS" + std::to_string(value);
+    case 0:
+    case 254:
+    case 255:
+      return std::nullopt;
+    case 1:
+      return "IN";
+    case 3:
+      return "CH";
+    case 4:
+      return "HS";
+    default:
+      return "CLASS" + std::to_string(value);
   }
 }
 
@@ -107,8 +117,8 @@ struct ViewInfo {
 struct Source {
   std::unique_ptr<std::string> text;  // owned here; the lexer views it
   Lexer lexer;
-  int file;                 // index into Parser::files_
-  std::string path;         // absolute, for loop detection
+  int file;                      // index into Parser::files_
+  std::string path;              // absolute, for loop detection
   std::optional<size_t> parent;  // index of the including source on the stack
 };
 
@@ -215,7 +225,8 @@ class Parser {
 
   void parse_include(const Token &kw) {
     Token name = next();
-    if (name.kind != TokenKind::kQuoted) fail(name, "expected quoted string near " + name.describe());
+    if (name.kind != TokenKind::kQuoted)
+      fail(name, "expected quoted string near " + name.describe());
     expect_special(';');
     if (name.text.empty()) fail(name, "include: empty file name");
     std::string pattern = join_path(cwd_, name.text);
@@ -226,8 +237,7 @@ class Parser {
     size_t including = stack_.size() - 1;
     for (const auto &path : *matches) {
       for (std::optional<size_t> p = including; p; p = stack_[*p].parent) {
-        if (stack_[*p].path == path)
-          fail(kw, "include loop: '" + path + "' includes itself");
+        if (stack_[*p].path == path) fail(kw, "include loop: '" + path + "' includes itself");
       }
       if (stack_.size() >= kMaxIncludeDepth) fail(kw, "includes nested too deeply");
       std::string display = path;
@@ -341,8 +351,10 @@ class Parser {
       if (negated) t = next();
       if (t.is_special('{')) {
         // A nested list; addresses in a negated one are denied, not peers.
-        if (negated) skip_block(t);
-        else address_block(t);
+        if (negated)
+          skip_block(t);
+        else
+          address_block(t);
       } else if (t.is_string() && !negated) {
         std::optional<int> prefix;
         if (peek().is_special('/')) {
@@ -373,15 +385,24 @@ class Parser {
       Token t = next();
       if (t.kind == TokenKind::kEof) return;
       if (!t.is_string()) fail(t, "syntax error near " + t.describe());
-      if (t.is_keyword("include")) parse_include(t);
-      else if (t.is_keyword("options")) parse_options(t);
-      else if (t.is_keyword("view")) parse_view(t);
-      else if (t.is_keyword("zone")) parse_zone(t, default_view());
-      else if (t.is_keyword("server")) parse_server(t);
-      else if (kAddressClauses.count(lower(t.text))) address_clause(t);
-      else if (t.is_keyword("template")) unsupported_template(t);
-      else if (t.is_keyword("dyndb") || t.is_keyword("plugin")) bracketed_text_statement(t);
-      else skip_clause(t);
+      if (t.is_keyword("include"))
+        parse_include(t);
+      else if (t.is_keyword("options"))
+        parse_options(t);
+      else if (t.is_keyword("view"))
+        parse_view(t);
+      else if (t.is_keyword("zone"))
+        parse_zone(t, default_view());
+      else if (t.is_keyword("server"))
+        parse_server(t);
+      else if (kAddressClauses.count(lower(t.text)))
+        address_clause(t);
+      else if (t.is_keyword("template"))
+        unsupported_template(t);
+      else if (t.is_keyword("dyndb") || t.is_keyword("plugin"))
+        bracketed_text_statement(t);
+      else
+        skip_clause(t);
     }
   }
 
@@ -473,15 +494,19 @@ class Parser {
     if (!t.is_special('{')) fail(t, "'{' expected near " + t.describe());
     for (const auto &v : views_)
       if (v->name == name.text)
-        fail(name, "view '" + name.text + "': already exists, previous definition: " +
-                       v->where.to_text());
+        fail(name, "view '" + name.text +
+                       "': already exists, previous definition: " + v->where.to_text());
     views_.push_back(std::move(view));
     ViewInfo &v = *views_.back();
     map_body(t, [&](const Token &c) {
-      if (c.is_keyword("zone")) parse_zone(c, v);
-      else if (c.is_keyword("server")) parse_server(c);
-      else if (c.is_keyword("template")) unsupported_template(c);
-      else view_option(c, v);
+      if (c.is_keyword("zone"))
+        parse_zone(c, v);
+      else if (c.is_keyword("server"))
+        parse_server(c);
+      else if (c.is_keyword("template"))
+        unsupported_template(c);
+      else
+        view_option(c, v);
     });
     expect_special(';');
     v.complete = true;
@@ -504,8 +529,10 @@ class Parser {
     Token open = next();
     if (!open.is_special('{')) fail(open, "'{' expected near " + open.describe());
     map_body(open, [&](const Token &t) {
-      if (kSourceClauses.count(lower(t.text))) source_clause(t);
-      else skip_clause(t);
+      if (kSourceClauses.count(lower(t.text)))
+        source_clause(t);
+      else
+        skip_clause(t);
     });
     expect_special(';');
     (void)kw;
@@ -524,8 +551,8 @@ class Parser {
       auto cls = parse_class(t.text);
       if (!cls) fail(t, "zone '" + name.text + "': invalid class " + t.text);
       if (*cls != view.zone_class)
-        fail(t, "zone '" + name.text + "': class '" + t.text +
-                    "' does not match view/default class");
+        fail(t,
+             "zone '" + name.text + "': class '" + t.text + "' does not match view/default class");
       t = next();
     }
     if (!t.is_special('{')) fail(t, "'{' expected near " + t.describe());
@@ -574,8 +601,8 @@ class Parser {
       fail(kw, "zone '" + name.text + "': type not present");
     }
     if (const Zone *dup = find_zone(view.name, zone.name, false)) {
-      std::string msg = "zone '" + name.text + "': already exists, previous definition: " +
-                        dup->where.to_text();
+      std::string msg =
+          "zone '" + name.text + "': already exists, previous definition: " + dup->where.to_text();
       if (origin == ZoneOrigin::kConfig || dup->origin != ZoneOrigin::kConfig) fail(kw, msg);
       warn(zone.where, msg + "; ignored");  // an added zone shadowed by the configuration
       return;
@@ -611,8 +638,8 @@ class Parser {
     for (ViewInfo *v : views) {
       bool allow = v->allow_new_zones.value_or(options_view_.allow_new_zones.value_or(false));
       if (!allow) continue;
-      auto dir = v->new_zones_directory ? v->new_zones_directory
-                                        : options_view_.new_zones_directory;
+      auto dir =
+          v->new_zones_directory ? v->new_zones_directory : options_view_.new_zones_directory;
       std::string nzf = new_zone_file_path(fs_, cwd_, dir, v->name, "nzf");
       std::string nzd = new_zone_file_path(fs_, cwd_, dir, v->name, "nzd");
       watched_.insert(fs_.host_path(nzf));
@@ -623,8 +650,8 @@ class Parser {
     }
   }
 
-  void parse_zone_statements(const std::string &display, const std::string &path,
-                             std::string text, ViewInfo &view, ZoneOrigin origin) {
+  void parse_zone_statements(const std::string &display, const std::string &path, std::string text,
+                             ViewInfo &view, ZoneOrigin origin) {
     pending_.reset();
     stack_.clear();
     push_source(display, path, std::move(text), std::nullopt);
@@ -679,11 +706,13 @@ class Parser {
       if (authoritative && z.zone_class != "IN")
         warn(z.where, what + " has class " + z.zone_class + ": not allowed on the wire");
       if (authoritative && z.name.is_root())
-        warn(z.where, what + " is a local copy of the root: not allowed, it would allow "
-                             "every name");
+        warn(z.where, what +
+                          " is a local copy of the root: not allowed, it would allow "
+                          "every name");
       if (z.allowed && has_non_ascii(z.name))
-        warn(z.where, what + " has bytes outside printable ASCII: queries use punycode "
-                             "(xn--) and will not match it");
+        warn(z.where, what +
+                          " has bytes outside printable ASCII: queries use punycode "
+                          "(xn--) and will not match it");
     }
     r.zones = std::move(zones_);
     r.warnings = std::move(warnings_);
@@ -723,7 +752,9 @@ ParseResult run(const ParseOptions &options, const std::optional<std::string> &t
 
 }  // namespace
 
-ParseResult parse_named_conf(const ParseOptions &options) { return run(options, std::nullopt); }
+ParseResult parse_named_conf(const ParseOptions &options) {
+  return run(options, std::nullopt);
+}
 
 ParseResult parse_named_conf_text(const std::string &text, const ParseOptions &options) {
   return run(options, text);

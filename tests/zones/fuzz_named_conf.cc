@@ -17,17 +17,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t start = 0;
   for (int part = 0;; ++part) {
     size_t sep = input.find("\n%%%\n", start);
-    std::string text = input.substr(start, sep == std::string::npos ? std::string::npos
-                                                                     : sep - start);
-    if (part == 0) main_text = text;
-    else fs->files["/etc/inc" + std::to_string(part) + ".conf"] = text;
+    std::string text =
+        input.substr(start, sep == std::string::npos ? std::string::npos : sep - start);
+    if (part == 0)
+      main_text = text;
+    else
+      fs->files["/etc/inc" + std::to_string(part) + ".conf"] = text;
     if (part == 2) fs->files["/etc/_default.nzf"] = text;
     if (sep == std::string::npos) break;
     start = sep + 5;
   }
   fs->files["/etc/named.conf"] = main_text;
   fs->files["/etc/d/zones.conf"] = "zone \"d.example\" { type primary; file \"d\"; };\n";
-  fs->nzds["/etc/_default.nzd"] = {{"nzd.example", "{ type secondary; primaries { 192.0.2.1; }; }"}};
+  fs->nzds["/etc/_default.nzd"] = {
+      {"nzd.example", "{ type secondary; primaries { 192.0.2.1; }; }"}};
 
   dnswash::zones::ParseOptions opt;
   opt.path = "/etc/named.conf";

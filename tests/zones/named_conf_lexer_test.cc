@@ -18,7 +18,8 @@ std::vector<std::string> tokens(const std::string &text) {
 using V = std::vector<std::string>;
 
 TEST(Lexer, SpecialsSplitWords) {
-  EXPECT_EQ(tokens("zone x{type primary;};"), (V{"zone", "x", "{", "type", "primary", ";", "}", ";"}));
+  EXPECT_EQ(tokens("zone x{type primary;};"),
+            (V{"zone", "x", "{", "type", "primary", ";", "}", ";"}));
   EXPECT_EQ(tokens("10.0.0.0/8 !a"), (V{"10.0.0.0", "/", "8", "!", "a"}));
 }
 
@@ -36,7 +37,7 @@ TEST(Lexer, CommentRightAfterWordLeavesSlash) {
 
 TEST(Lexer, QuotedStrings) {
   EXPECT_EQ(tokens(R"("a # b // c /* d */")"), (V{"\"a # b // c /* d */\""}));
-  EXPECT_EQ(tokens(R"("a\"b")"), (V{"\"a\"b\""}));          // only \" loses its backslash
+  EXPECT_EQ(tokens(R"("a\"b")"), (V{"\"a\"b\""}));            // only \" loses its backslash
   EXPECT_EQ(tokens(R"("a\.b\065")"), (V{"\"a\\.b\\065\""}));  // name escapes stay
   EXPECT_EQ(tokens("\"a\nb\""), (V{"\"a\nb\""}));             // may span lines
   EXPECT_EQ(tokens(R"(x"y"z)"), (V{"x", "\"y\"", "z"}));

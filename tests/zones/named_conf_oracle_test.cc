@@ -51,8 +51,8 @@ std::set<std::string> authoritative_in(const std::string &listing) {
     for (auto &c : cls) c = dnswash::ascii_lower(c);
     for (auto &c : type) c = dnswash::ascii_lower(c);  // printed as written: "MASTER"
     bool in_class = cls == "in" || cls == "class1";
-    if (!in_class || !(type == "primary" || type == "master" || type == "secondary" ||
-                       type == "slave"))
+    if (!in_class ||
+        !(type == "primary" || type == "master" || type == "secondary" || type == "slave"))
       continue;
     auto name = dnswash::parse_dns_name(f[0]);
     if (name && !name->is_root()) out.insert(name->to_text());
@@ -101,15 +101,35 @@ struct SharedCase {
 
 const std::vector<SharedCase> &shared_cases() {
   static const std::vector<SharedCase> cases = {
-      {"debian_bind9", "debian-bind9", "/etc/bind/named.conf", {"/var/cache/bind"}, {},
+      {"debian_bind9",
+       "debian-bind9",
+       "/etc/bind/named.conf",
+       {"/var/cache/bind"},
+       {},
        "debian-bind9__etc__bind__named.conf.zonelist"},
-      {"zytrax", "real-world", "/named-zytrax.conf", {"/var/named"}, {},
+      {"zytrax",
+       "real-world",
+       "/named-zytrax.conf",
+       {"/var/named"},
+       {},
        "real-world__bind9_parser__named-zytrax.conf.zonelist"},
-      {"pdns_backend_bind", "real-world/debian-pdns-backend-bind", "/etc/powerdns/named.conf",
-       {}, {"var/lib/powerdns/supermaster.conf"}, nullptr},
-      {"in_view_good", "bind9-checkconf", "/in-view-good.conf", {}, {},
+      {"pdns_backend_bind",
+       "real-world/debian-pdns-backend-bind",
+       "/etc/powerdns/named.conf",
+       {},
+       {"var/lib/powerdns/supermaster.conf"},
+       nullptr},
+      {"in_view_good",
+       "bind9-checkconf",
+       "/in-view-good.conf",
+       {},
+       {},
        "bind9-checkconf__in-view-good.conf.zonelist"},
-      {"view_class_in2", "bind9-checkconf", "/view-class-in2.conf", {}, {},
+      {"view_class_in2",
+       "bind9-checkconf",
+       "/view-class-in2.conf",
+       {},
+       {},
        "bind9-checkconf__view-class-in2.conf.zonelist"},
   };
   return cases;

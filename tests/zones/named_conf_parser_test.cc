@@ -120,9 +120,9 @@ TEST(Parser, IncludingTheSameFileTwiceIsNoLoop) {
 TEST(Parser, ExponentialIncludesAreBounded) {
   Conf c;
   for (int i = 0; i < 30; ++i)
-    c.file("/etc/f" + std::to_string(i) + ".conf",
-           "include \"f" + std::to_string(i + 1) + ".conf\"; include \"f" + std::to_string(i + 1) +
-               ".conf\";");
+    c.file("/etc/f" + std::to_string(i) + ".conf", "include \"f" + std::to_string(i + 1) +
+                                                       ".conf\"; include \"f" +
+                                                       std::to_string(i + 1) + ".conf\";");
   c.file("/etc/f30.conf", "");
   EXPECT_NE(c.error("include \"f0.conf\";").find("too many"), std::string::npos);
 }
@@ -271,9 +271,9 @@ TEST(Parser, BadNewZoneFileIsAnError) {
 
 TEST(Parser, SurvivesGarbage) {
   Conf c;
-  for (const char *text : {"{", "}", "zone", "zone \"", "view", "\"", "/*", "include",
-                           "options { directory", "dyndb x y {", "zone a {{{{{{{{{{{{{{",
-                           "primaries { ! ! ! ; }", "server 1.2.3.4/"}) {
+  for (const char *text :
+       {"{", "}", "zone", "zone \"", "view", "\"", "/*", "include", "options { directory",
+        "dyndb x y {", "zone a {{{{{{{{{{{{{{", "primaries { ! ! ! ; }", "server 1.2.3.4/"}) {
     EXPECT_THROW(c.parse(text), ParseError) << text;
   }
   EXPECT_NO_THROW(c.parse(""));

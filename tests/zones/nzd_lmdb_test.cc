@@ -50,8 +50,7 @@ TEST(Nzd, ReadsZonesWrittenLikeNamed) {
   EXPECT_EQ(names, (std::vector<std::string>{"added.example", "second.example", "static.example"}));
   EXPECT_EQ(r.protected_addresses, (std::vector<std::string>{"192.0.2.53/32"}));
   bool watched = false;
-  for (const auto &p : r.watched_paths)
-    watched |= p == dir.path() + "/var/cache/bind/_default.nzd";
+  for (const auto &p : r.watched_paths) watched |= p == dir.path() + "/var/cache/bind/_default.nzd";
   EXPECT_TRUE(watched);
 }
 
@@ -67,9 +66,9 @@ TEST(Nzd, ReadsFilesWrittenByNamed) {
   auto r = parse_named_conf(opt);
   std::vector<std::string> got;
   for (const auto &z : r.zones) got.push_back(z.name.to_text() + " " + z.view + " " + z.type);
-  EXPECT_EQ(got, (std::vector<std::string>{"added.example int primary",
-                                           "second.example int secondary",
-                                           "upper-view.example Ext primary"}));
+  EXPECT_EQ(got,
+            (std::vector<std::string>{"added.example int primary", "second.example int secondary",
+                                      "upper-view.example Ext primary"}));
   EXPECT_EQ(r.protected_addresses, (std::vector<std::string>{"192.0.2.53/32"}));
 }
 

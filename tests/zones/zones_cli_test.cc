@@ -10,7 +10,9 @@ namespace {
 
 const std::string kCtl = DNSWASH_CTL_PATH;
 
-CommandResult ctl(const std::string &args) { return run_command(kCtl + " " + args + " 2>/dev/null"); }
+CommandResult ctl(const std::string &args) {
+  return run_command(kCtl + " " + args + " 2>/dev/null");
+}
 
 class ZonesCli : public ::testing::Test {
  protected:
