@@ -2,13 +2,15 @@
 # Fuzzes the named.conf reader with libFuzzer (ASan + UBSan).
 #   scripts/fuzz-parser.sh [SECONDS]   default 600
 # Builds tests/zones/fuzz_named_conf in build-fuzz/ with clang, then runs it over the seed
-# corpus tests/zones/corpus/ (read-only); new inputs go to build-fuzz/corpus/. With MERGE=1,
-# afterwards minimizes everything into tests/zones/corpus/ (keep it well under 1 MB).
+# corpus tests/zones/corpus/ (seed-*.conf by hand, min/ minimized; read recursively); new
+# inputs go to build-fuzz/corpus/. With MERGE=1, afterwards minimizes everything into
+# tests/zones/corpus/min/ (keep the corpus well under 1 MB).
+# FUZZ_BUILD_DIR overrides the build directory, JOBS the build parallelism.
 # Exit status is libFuzzer's: non-zero when it found a crash (artifact in build-fuzz/).
 set -euo pipefail
 seconds="${1:-600}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
-build="$root/build-fuzz"
+build="${FUZZ_BUILD_DIR:-$root/build-fuzz}"
 jobs="${JOBS:-2}"
 
 cmake -S "$root" -B "$build" -DDNSWASH_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -25,11 +27,13 @@ UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   "$build/corpus" "$root/tests/zones/corpus"
 
 if [[ "${MERGE:-0}" == 1 ]]; then
+  # Keep the hand-written seeds; replace corpus/min/ with the minimized set of everything.
   tmp="$(mktemp -d)"
   ./tests/zones/fuzz_named_conf -merge=1 -max_len=4096 "$tmp" "$root/tests/zones/corpus" \
     "$build/corpus"
-  rm -f "$root"/tests/zones/corpus/*
-  cp "$tmp"/* "$root/tests/zones/corpus/"
+  rm -rf "$root/tests/zones/corpus/min"
+  mkdir -p "$root/tests/zones/corpus/min"
+  cp "$tmp"/* "$root/tests/zones/corpus/min/"
   rm -rf "$tmp"
   du -sh "$root/tests/zones/corpus"
 fi
