@@ -104,16 +104,26 @@ int dnswash_xdp(struct xdp_md *ctx) {
   };
   struct dw_hash_key key = {.k0 = dw_key.k0, .k1 = dw_key.k1};
   struct dw_verdict v;
+  struct dw_l4 l4;
+  struct dw_config *cfg;
+  struct dw_scratch *sc;
   __u32 zero = 0;
-  struct dw_config *cfg = bpf_map_lookup_elem(&dw_config_map, &zero);
-  struct dw_scratch *sc = bpf_map_lookup_elem(&dw_scratch_map, &zero);
   int r;
 
-  if (!cfg || !sc) return XDP_PASS; /* arrays always have slot 0: cannot happen */
-  r = dw_classify(&env, &pkt, cfg, &key, sc, &v);
+  r = dw_classify_headers(&pkt, &v, &l4);
+  if (r == DW_UDP53) {
+    /* Config and scratch are looked up only for UDP/53: everything else pays for the header
+     * parse and one counter. */
+    cfg = bpf_map_lookup_elem(&dw_config_map, &zero);
+    sc = bpf_map_lookup_elem(&dw_scratch_map, &zero);
+    if (!cfg || !sc) return XDP_PASS; /* arrays always have slot 0: cannot happen */
+    r = dw_classify_udp53(&env, &pkt, cfg, &key, sc, &v, &l4);
+  }
   dw_count((__u32)r);
   if (!dw_reason_is_drop((unsigned)r)) return XDP_PASS;
-  if (cfg->flags & DW_CFG_DRY_RUN) {
+  /* Drops only: the one non-UDP/53 drop (an over-long IPv6 header chain) reads the config too. */
+  cfg = bpf_map_lookup_elem(&dw_config_map, &zero);
+  if (cfg && (cfg->flags & DW_CFG_DRY_RUN)) {
     dw_count(DW_C_DRYRUN_PASSED);
     return XDP_PASS;
   }

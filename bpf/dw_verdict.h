@@ -159,13 +159,21 @@ static __always_inline __u32 dw_match_zones(struct dw_env *env, const struct dw_
   return c.found;
 }
 
-/* Classifies one frame. Fills *v and returns v->reason. */
-static __always_inline int dw_classify(struct dw_env *env, const struct dw_pkt *pkt,
-                                       const struct dw_config *cfg,
-                                       const struct dw_hash_key *key, struct dw_scratch *sc,
-                                       struct dw_verdict *v) {
+/* What the header stage hands to the UDP/53 stage. */
+struct dw_l4 {
+  const __u8 *udp;
+  __u32 ip_end; /* frame offset where the IP packet ends */
+  int frag;     /* first fragment */
+};
+
+#define DW_UDP53 (-1) /* header stage result: UDP to port 53, go on */
+
+/* Stage 1, Ethernet to UDP: returns DW_UDP53, or the final reason (not-dns, malformed) for
+ * everything else. Touches no map, so traffic that is not UDP/53 costs only this parse. */
+static __always_inline int dw_classify_headers(const struct dw_pkt *pkt, struct dw_verdict *v,
+                                               struct dw_l4 *l4) {
   const __u8 *p = pkt->data, *end = pkt->data_end, *l3, *udp;
-  __u32 l3_off, ip_end, udp_off, udp_len, frame_len, n, off, nl, i;
+  __u32 l3_off, ip_end, i;
   __u16 proto;
   int frag = 0;
 
@@ -233,8 +241,22 @@ static __always_inline int dw_classify(struct dw_env *env, const struct dw_pkt *
   } else {
     return DW_R_NOT_DNS;
   }
+  l4->udp = udp;
+  l4->ip_end = ip_end;
+  l4->frag = frag;
+  return DW_UDP53;
+}
 
-  /* UDP to port 53 from here on. Bans first, before anything costs more. */
+/* Stage 2, UDP to port 53: bans, lengths, DNS header, question, zones. */
+static __always_inline int dw_classify_udp53(struct dw_env *env, const struct dw_pkt *pkt,
+                                             const struct dw_config *cfg,
+                                             const struct dw_hash_key *key,
+                                             struct dw_scratch *sc, struct dw_verdict *v,
+                                             const struct dw_l4 *l4) {
+  const __u8 *udp = l4->udp;
+  __u32 ip_end = l4->ip_end, udp_off, udp_len, frame_len, n, off, nl, i;
+
+  /* Bans first, before anything costs more. */
   {
     const struct dw_ban_val *ban = dw_env_ban_lookup(env, &v->src);
     if (ban && (ban->expires_ns == 0 || dw_env_now(env) < ban->expires_ns)) {
@@ -242,7 +264,7 @@ static __always_inline int dw_classify(struct dw_env *env, const struct dw_pkt *
       return DW_R_BANNED;
     }
   }
-  if (frag) {
+  if (l4->frag) {
     v->reason = DW_R_FRAGMENT;
     return DW_R_FRAGMENT;
   }
@@ -331,6 +353,17 @@ static __always_inline int dw_classify(struct dw_env *env, const struct dw_pkt *
   v->match_depth = (__u8)dw_match_zones(env, cfg, key, sc, nl);
   v->reason = v->match_depth ? DW_R_ALLOWED : DW_R_NOT_AUTH;
   return v->reason;
+}
+
+/* Both stages: classifies one frame, fills *v and returns v->reason. */
+static __always_inline int dw_classify(struct dw_env *env, const struct dw_pkt *pkt,
+                                       const struct dw_config *cfg,
+                                       const struct dw_hash_key *key, struct dw_scratch *sc,
+                                       struct dw_verdict *v) {
+  struct dw_l4 l4;
+  int r = dw_classify_headers(pkt, v, &l4);
+  if (r != DW_UDP53) return r;
+  return dw_classify_udp53(env, pkt, cfg, key, sc, v, &l4);
 }
 
 #endif /* DW_VERDICT_H */
