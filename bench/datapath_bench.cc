@@ -120,9 +120,6 @@ Loaded &loaded(size_t zones) {
   return l;
 }
 
-struct Row {
-  double ns = 0;
-};
 std::map<std::pair<size_t, int>, double> g_results;  // (zones, traffic) -> ns/pkt
 std::map<size_t, double> g_bytes_per_zone;
 double g_trivial = 0;

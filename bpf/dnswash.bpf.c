@@ -105,7 +105,7 @@ int dnswash_xdp(struct xdp_md *ctx) {
   struct dw_hash_key key = {.k0 = dw_key.k0, .k1 = dw_key.k1};
   struct dw_verdict v;
   struct dw_l4 l4;
-  struct dw_config *cfg;
+  struct dw_config *cfg = 0;
   struct dw_scratch *sc;
   __u32 zero = 0;
   int r;
@@ -121,8 +121,8 @@ int dnswash_xdp(struct xdp_md *ctx) {
   }
   dw_count((__u32)r);
   if (!dw_reason_is_drop((unsigned)r)) return XDP_PASS;
-  /* Drops only: the one non-UDP/53 drop (an over-long IPv6 header chain) reads the config too. */
-  cfg = bpf_map_lookup_elem(&dw_config_map, &zero);
+  /* The one drop outside UDP/53 (an over-long IPv6 header chain) has no config yet. */
+  if (!cfg) cfg = bpf_map_lookup_elem(&dw_config_map, &zero);
   if (cfg && (cfg->flags & DW_CFG_DRY_RUN)) {
     dw_count(DW_C_DRYRUN_PASSED);
     return XDP_PASS;
