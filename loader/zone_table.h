@@ -35,6 +35,10 @@ class ZoneTable {
   // name. Throws Error.
   void replace_all(const std::vector<DnsName> &zones);
 
+  // Makes the kernel set equal to `zones` (what the zone sync calls). Unchanged zones are never
+  // absent from the set at any moment. Throws Error.
+  void apply(const std::vector<DnsName> &zones) { replace_all(zones); }
+
   // Keys of the live inner map (for tests and `zones list`).
   std::vector<uint64_t> live_keys() const;
 

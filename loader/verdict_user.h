@@ -1,0 +1,62 @@
+// The datapath's verdict code (bpf/dw_verdict.h, compiled here by g++) run in userspace against
+// the live kernel maps. The NFQUEUE fallback classifies every queued packet with it and
+// `dnswashctl check` classifies a synthetic query with it, so both give exactly the verdict
+// the XDP program gives (tests/datapath proves it with a differential test).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "dnswash_abi.h"
+
+struct dw_verdict;
+
+namespace dnswash {
+
+// The maps the verdict reads; fds stay owned by the caller.
+struct LiveMaps {
+  int zones_fd = -1;   // dw_zones (outer array of maps)
+  int bans_fd = -1;    // dw_bans
+  int config_fd = -1;  // dw_config_map
+  dw_hash_key key{};   // the program's SipHash key (its .rodata)
+};
+
+struct UserVerdict {
+  int reason = -1;        // enum dw_reason
+  uint8_t family = 0;     // 4, 6 or 0
+  uint8_t match_depth = 0;  // ALLOWED: labels of the zone that matched
+  uint8_t labels = 0;     // QNAME labels
+  uint16_t qtype = 0;
+  uint16_t qclass = 0;
+  uint32_t dns_off = 0;   // DNS header offset in the frame
+  uint32_t dns_len = 0;
+  dw_ban_key src{};       // source as a /128 ban key
+  bool drop() const { return reason >= 0 && dw_reason_is_drop(unsigned(reason)); }
+};
+
+class VerdictEngine {
+ public:
+  explicit VerdictEngine(const LiveMaps &maps) : maps_(maps) {}
+
+  // A whole Ethernet frame, as XDP sees it. Not thread-safe per engine: use one per thread.
+  UserVerdict classify_frame(const uint8_t *frame, size_t len);
+  // An IP packet without link header (what NFQUEUE delivers): classified as if it arrived in
+  // an untagged Ethernet frame, so reasons and offsets match the XDP program's (offsets are
+  // frame offsets, i.e. 14 more than in `packet`).
+  UserVerdict classify_ip(const uint8_t *packet, size_t len);
+
+  // Is this 64-bit suffix digest in the live zone set? (the hook dw_verdict.h calls)
+  bool zone_has(uint64_t digest);
+
+ private:
+  LiveMaps maps_;
+  uint32_t inner_id_ = 0;
+  int inner_fd_ = -1;
+
+ public:
+  ~VerdictEngine();
+  VerdictEngine(const VerdictEngine &) = delete;
+  VerdictEngine &operator=(const VerdictEngine &) = delete;
+};
+
+}  // namespace dnswash

@@ -1,0 +1,70 @@
+// Keeps the kernel zone set equal to the union of the configured sources: named.conf (its
+// includes, views and rndc addzone's NZF/NZD files), --zone names and --zones-file files.
+// Re-reads on any change of a file it read (inotify on the directories, so rename-replace by
+// editors is seen), on a new file matching an include glob, and on SIGHUP (the daemon calls
+// resync()). A source that fails to read or parse leaves the kernel set untouched.
+//
+// The daemon owns the poll loop: it polls poll_fd() and calls on_ready() when it is readable.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dns_name.h"
+
+namespace dnswash {
+
+struct ZoneSources {
+  std::string named_conf;                // "" = no named.conf (only --zone/--zones-file)
+  std::string chroot;                    // named -t DIR; "" = none
+  std::vector<std::string> zones;        // --zone NAME (repeatable)
+  std::vector<std::string> zones_files;  // --zones-file FILE: one name per line, # comments
+};
+
+struct SyncStatus {
+  uint64_t syncs_ok = 0;
+  uint64_t syncs_failed = 0;        // parse/read errors since start ("sync errors" in stats)
+  std::string last_error;           // "file:line:column: message" of the last failure, or ""
+  size_t zones = 0;                 // zones in the kernel set after the last good sync
+  bool uses_source_port_53 = false; // from named.conf: the QR=1 flag the datapath gets
+  std::vector<std::string> protected_addresses;  // never-ban addresses found in named.conf
+  int64_t last_ok_unix_ms = 0;
+};
+
+class ZoneSync {
+ public:
+  // apply(desired) makes the kernel set equal to `desired` without a window for unchanged
+  // zones (ZoneTable::apply); it throws dnswash::Error on failure. on_flags(port53) is called
+  // after each good sync so the daemon can set DW_CFG_ALLOW_RESPONSES.
+  using ApplyFn = std::function<void(const std::vector<DnsName> &)>;
+  using FlagsFn = std::function<void(bool uses_source_port_53)>;
+
+  ZoneSync(ZoneSources sources, ApplyFn apply, FlagsFn on_flags);
+  ~ZoneSync();
+  ZoneSync(const ZoneSync &) = delete;
+  ZoneSync &operator=(const ZoneSync &) = delete;
+
+  // First load at daemon start. Throws dnswash::Error (message names file:line:column) when a
+  // source cannot be read or parsed: the daemon refuses to start with a broken config.
+  void initial_sync();
+
+  // Re-reads every source now (SIGHUP, `dnswashctl` request). Never throws: a failure is
+  // logged, counted in status() and leaves the kernel set as it was. Returns true on success.
+  bool resync(const std::string &why);
+
+  // One pollable fd (epoll over the inotify fd and a short debounce timer). Readable when
+  // on_ready() has work to do.
+  int poll_fd() const;
+  void on_ready();
+
+  const SyncStatus &status() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dnswash
