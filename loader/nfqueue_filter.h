@@ -1,0 +1,43 @@
+// The NFQUEUE fallback: where XDP cannot attach, UDP/53 packets arriving on the interface are
+// queued to userspace by netfilter (raw PREROUTING, before conntrack) and judged by the same
+// verdict code as the XDP program (VerdictEngine over the same maps), with the same counters.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "verdict_user.h"
+
+namespace dnswash {
+
+struct NfqueueOptions {
+  std::string iface;
+  uint16_t queue_base = 53;  // first queue number; queues queue_base .. queue_base+queues-1
+  unsigned queues = 1;       // --queues N: one thread per queue (queue-balance)
+  bool fail_closed = false;  // --fail-closed: no --queue-bypass, no NFQA_CFG_F_FAIL_OPEN
+};
+
+class NfqueueFilter {
+ public:
+  // Installs the netfilter rules (nft where the kernel has the queue expression, else
+  // iptables/ip6tables), binds the queues and starts one thread per queue. `maps` are the
+  // loaded (not attached) program's maps; `counters_fd` its dw_counters map, which this adds
+  // to so `dnswashctl stats` reads the same counters in every mode. Throws Error (with the
+  // failing command's stderr) and leaves no rule behind on failure.
+  NfqueueFilter(const NfqueueOptions &opt, const LiveMaps &maps, int counters_fd);
+  // Stops the threads and removes every rule it installed.
+  ~NfqueueFilter();
+  NfqueueFilter(const NfqueueFilter &) = delete;
+  NfqueueFilter &operator=(const NfqueueFilter &) = delete;
+
+  // Removes rules a previous instance on this interface left behind (after a crash); the
+  // daemon calls it at start. Never throws.
+  static void remove_stale_rules(const std::string &iface);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dnswash
