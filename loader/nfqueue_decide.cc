@@ -27,12 +27,12 @@ size_t NfqJudge::bytes_needed(const uint8_t *p, size_t copied) {
   return off + 8 + DW_LOAD_MAX;
 }
 
-NfqDecision NfqJudge::decide(const uint8_t *packet, size_t copied, size_t orig_len, bool dry_run,
+NfqDecision NfqJudge::decide(const uint8_t *packet, size_t copied, size_t orig_len,
                              bool may_requeue) {
   NfqDecision d;
-  UserVerdict v;
+  int reason;
   if (copied >= orig_len) {
-    v = engine_.classify_ip(packet, copied);
+    reason = engine_.classify_ip(packet, copied);
   } else {
     if (may_requeue && bytes_needed(packet, copied) > copied) {
       d.action = NfqDecision::NeedWhole;
@@ -42,12 +42,12 @@ NfqDecision NfqJudge::decide(const uint8_t *packet, size_t copied, size_t orig_l
     // length reaches the length checks exactly as in XDP.
     padded_.assign(orig_len, 0);
     std::memcpy(padded_.data(), packet, copied);
-    v = engine_.classify_ip(padded_.data(), orig_len);
+    reason = engine_.classify_ip(padded_.data(), orig_len);
   }
-  d.reason = v.reason;
-  if (!v.drop()) {
+  d.reason = reason;
+  if (!dw_reason_is_drop(unsigned(reason))) {
     d.action = NfqDecision::Accept;
-  } else if (dry_run) {
+  } else if (engine_.config().flags & DW_CFG_DRY_RUN) {
     d.action = NfqDecision::Accept;
     d.dry_run_passed = true;
   } else {

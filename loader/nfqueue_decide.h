@@ -1,5 +1,5 @@
-// The NFQUEUE fallback's per-packet decision: VerdictEngine::classify_ip (the XDP program's
-// verdict code) over the bytes netfilter copied to userspace, plus dry-run.
+// The NFQUEUE fallback's per-packet decision: the XDP program's verdict code (dw_verdict.h,
+// through NfqVerdictEngine) over the bytes netfilter copied to userspace, plus dry-run.
 //
 // Netfilter copies only the first kCopyRange bytes of a packet. That covers every byte the
 // verdict code can read for IPv4 (60-byte header, UDP, 12 + 255 + 4 bytes of DNS) and for
@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "verdict_user.h"
+#include "nfqueue_engine.h"
 
 namespace dnswash {
 
@@ -29,21 +29,25 @@ class NfqJudge {
 
   explicit NfqJudge(const LiveMaps &maps) : engine_(maps) {}
 
+  // Reads the zone set and dw_config (dry-run included) for the packets that follow: call it
+  // once per receive batch. False if the maps cannot be read (the last snapshot stays).
+  bool begin_batch() { return engine_.begin_batch(); }
+
   // `copied` bytes of an IP packet (no link header) whose real length is `orig_len`
   // (NFQA_CAP_LEN, or `copied` when netfilter copied it all). With may_requeue false (the
   // whole-packet queue, whose copy range is the kernel's maximum, 65531 bytes) a packet still
   // cut short is judged on its copied bytes with the rest taken as zeros.
-  NfqDecision decide(const uint8_t *packet, size_t copied, size_t orig_len, bool dry_run,
+  NfqDecision decide(const uint8_t *packet, size_t copied, size_t orig_len,
                      bool may_requeue = true);
 
   // How many leading bytes of this packet the verdict code can read at most, judging by the
   // headers in the first `copied` bytes; SIZE_MAX if those headers continue past them.
   static size_t bytes_needed(const uint8_t *packet, size_t copied);
 
-  VerdictEngine &engine() { return engine_; }
+  NfqVerdictEngine &engine() { return engine_; }
 
  private:
-  VerdictEngine engine_;
+  NfqVerdictEngine engine_;
   std::vector<uint8_t> padded_;
 };
 

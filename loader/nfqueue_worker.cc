@@ -20,7 +20,6 @@
 #include <cstring>
 #include <vector>
 
-#include "config_map.h"
 #include "error.h"
 #include "nfqueue_decide.h"
 
@@ -135,7 +134,6 @@ struct QueueWorker::Impl {
   std::atomic<uint64_t> packets{0}, accepted{0}, dropped{0}, requeued{0}, verdict_msgs{0},
       errors{0};
   Counters local{};
-  bool dry_run = false;
   std::vector<Pending> pending;
   std::vector<char> sendbuf;
   std::vector<std::vector<char>> bufs;
@@ -164,12 +162,10 @@ struct QueueWorker::Impl {
       spdlog::warn("nfqueue {}: {} (error #{})", cfg.queue, what, n);
   }
 
-  void refresh_dry_run() {
-    try {
-      dry_run = (read_config(maps.config_fd).flags & DW_CFG_DRY_RUN) != 0;
-    } catch (const Error &e) {
-      error(e.what());
-    }
+  // Once per receive batch: the zone set and dw_config (dry-run, allow flags, depths).
+  void begin_batch() {
+    if (!judge.begin_batch())
+      error(std::string("reading the zone set or dw_config: ") + strerror(errno));
   }
 
   // Judges one packet message; appends its verdict to `pending`.
@@ -188,7 +184,7 @@ struct QueueWorker::Impl {
       copied = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
     }
     size_t orig = attr[NFQA_CAP_LEN] ? ntohl(mnl_attr_get_u32(attr[NFQA_CAP_LEN])) : copied;
-    NfqDecision d = judge.decide(data, copied, orig, dry_run, !from_whole);
+    NfqDecision d = judge.decide(data, copied, orig, !from_whole);
     uint32_t verdict;
     if (d.action == NfqDecision::NeedWhole) {
       verdict = NF_QUEUE_NR(uint32_t(cfg.whole_queue)) |
@@ -260,7 +256,7 @@ struct QueueWorker::Impl {
         if (errno != EAGAIN && errno != EINTR) error(std::string("recvmmsg: ") + strerror(errno));
         return false;
       }
-      refresh_dry_run();
+      begin_batch();
       for (int i = 0; i < n; ++i) {
         if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
           error("a queued packet message did not fit the receive buffer");
@@ -285,7 +281,7 @@ struct QueueWorker::Impl {
         error("a whole-packet message did not fit the receive buffer");
         continue;
       }
-      refresh_dry_run();
+      begin_batch();
       on_datagram(whole_buf.data(), size_t(n), true);
       send_verdicts(whole);
     }

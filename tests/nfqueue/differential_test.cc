@@ -341,6 +341,7 @@ TEST(Differential, XdpVersusNfqueueDecision) {
   LiveMaps maps = maps_of(dp);
   VerdictEngine engine(maps);
   NfqJudge judge(maps);
+  ASSERT_TRUE(judge.begin_batch());  // maps are fixed for the whole run
 
   std::vector<uint64_t> by_reason(DW_R_COUNT, 0), nfq_by_reason(DW_R_COUNT, 0);
   uint64_t skipped[4] = {}, compared_c = 0, requeued = 0, truncated = 0, mismatches = 0;
@@ -363,10 +364,10 @@ TEST(Differential, XdpVersusNfqueueDecision) {
     if (sk == Skip::None) {
       size_t copied = std::min<size_t>(pkt.size(), NfqJudge::kCopyRange);
       truncated += copied < pkt.size();
-      NfqDecision d = judge.decide(pkt.data(), copied, pkt.size(), false);
+      NfqDecision d = judge.decide(pkt.data(), copied, pkt.size());
       if (d.action == NfqDecision::NeedWhole) {
         ++requeued;
-        d = judge.decide(pkt.data(), pkt.size(), pkt.size(), false, false);
+        d = judge.decide(pkt.data(), pkt.size(), pkt.size(), false);
       }
       nr = d.reason;
       ++compared_c;
@@ -412,6 +413,7 @@ TEST(Differential, AllowFlagsAgree) {
   dp.set_zones({"example.com"});
   dp.set_flag(DW_CFG_ALLOW_CHAOS | DW_CFG_ALLOW_RESPONSES, true);
   NfqJudge judge(maps_of(dp));
+  ASSERT_TRUE(judge.begin_batch());
   DnsSpec chaos;
   chaos.qname = "version.bind";
   chaos.qclass = 3;
@@ -420,7 +422,7 @@ TEST(Differential, AllowFlagsAgree) {
   for (const DnsSpec &d : {chaos, resp}) {
     Bytes f = frame(FrameSpec{}, dns_message(d));
     int xr = dp.run(f).reason();
-    NfqDecision n = judge.decide(f.data() + 14, f.size() - 14, f.size() - 14, false);
+    NfqDecision n = judge.decide(f.data() + 14, f.size() - 14, f.size() - 14);
     EXPECT_EQ(n.reason, xr);
     EXPECT_EQ(n.action, NfqDecision::Accept);
     EXPECT_TRUE(xr == DW_R_CHAOS_ALLOWED || xr == DW_R_RESPONSE_ALLOWED) << rname(xr);
@@ -434,16 +436,17 @@ TEST(Differential, DryRunAcceptsDrops) {
   dp.set_zones({"example.com"});
   dp.set_flag(DW_CFG_DRY_RUN, true);
   NfqJudge judge(maps_of(dp));
+  ASSERT_TRUE(judge.begin_batch());
   Bytes junk = query_frame("www.example.org");
   RunResult x = dp.run(junk);
   EXPECT_EQ(x.reason(), DW_R_NOT_AUTH);
   EXPECT_EQ(x.delta[DW_C_DRYRUN_PASSED], 1u);
-  NfqDecision n = judge.decide(junk.data() + 14, junk.size() - 14, junk.size() - 14, true);
+  NfqDecision n = judge.decide(junk.data() + 14, junk.size() - 14, junk.size() - 14);
   EXPECT_EQ(n.reason, DW_R_NOT_AUTH);
   EXPECT_EQ(n.action, NfqDecision::Accept);
   EXPECT_TRUE(n.dry_run_passed);
   Bytes ok = query_frame("www.example.com");
-  NfqDecision a = judge.decide(ok.data() + 14, ok.size() - 14, ok.size() - 14, true);
+  NfqDecision a = judge.decide(ok.data() + 14, ok.size() - 14, ok.size() - 14);
   EXPECT_EQ(a.reason, DW_R_ALLOWED);
   EXPECT_FALSE(a.dry_run_passed);
 }
@@ -454,6 +457,7 @@ TEST(Differential, CopyRangeAndRequeue) {
   Datapath dp;
   dp.set_zones({"example.com"});
   NfqJudge judge(maps_of(dp));
+  ASSERT_TRUE(judge.begin_batch());
   FrameSpec s;
   s.family = 6;
   s.v6ext.push_back({60, Bytes(518, 0)});  // 520-byte destination options
@@ -461,9 +465,9 @@ TEST(Differential, CopyRangeAndRequeue) {
   d.qname = "www.example.com";
   Bytes f = frame(s, dns_message(d));
   Bytes pkt(f.begin() + 14, f.end());
-  NfqDecision n = judge.decide(pkt.data(), NfqJudge::kCopyRange, pkt.size(), false);
+  NfqDecision n = judge.decide(pkt.data(), NfqJudge::kCopyRange, pkt.size());
   EXPECT_EQ(n.action, NfqDecision::NeedWhole);
-  n = judge.decide(pkt.data(), pkt.size(), pkt.size(), false, false);
+  n = judge.decide(pkt.data(), pkt.size(), pkt.size(), false);
   EXPECT_EQ(n.reason, DW_R_ALLOWED);
   EXPECT_EQ(n.reason, dp.run(f).reason());
 
@@ -471,11 +475,11 @@ TEST(Differential, CopyRangeAndRequeue) {
   d.trailer.assign(1000, 0);  // a long message after the question
   Bytes g = frame(s4, dns_message(d));
   Bytes pkt4(g.begin() + 14, g.end());
-  n = judge.decide(pkt4.data(), NfqJudge::kCopyRange, pkt4.size(), false);
+  n = judge.decide(pkt4.data(), NfqJudge::kCopyRange, pkt4.size());
   EXPECT_EQ(n.action, NfqDecision::Accept);
   EXPECT_EQ(n.reason, dp.run(g).reason());
   // Real length shorter than the UDP length says: malformed on both sides.
-  n = judge.decide(pkt4.data(), NfqJudge::kCopyRange, pkt4.size() - 1, false);
+  n = judge.decide(pkt4.data(), NfqJudge::kCopyRange, pkt4.size() - 1);
   EXPECT_EQ(n.reason, DW_R_MALFORMED);
 }
 
