@@ -11,6 +11,7 @@ struct NfqueueFilter::Impl {
   std::unique_ptr<CounterSink> sink;
   std::vector<std::unique_ptr<QueueWorker>> workers;
   std::unique_ptr<QueueRules> rules;
+  std::string backend;
 
   void stop() {
     rules.reset();  // no new packets are queued from here on
@@ -45,6 +46,7 @@ NfqueueFilter::NfqueueFilter(const NfqueueOptions &opt, const LiveMaps &maps, in
   spec.queues = opt.queues;
   spec.bypass = !opt.fail_closed;
   impl_->rules = QueueRules::install(spec);
+  impl_->backend = impl_->rules->backend();
 }
 
 void NfqueueFilter::stop() {
@@ -54,7 +56,7 @@ void NfqueueFilter::stop() {
 NfqueueFilter::~NfqueueFilter() = default;
 
 std::string NfqueueFilter::backend() const {
-  return impl_->rules ? impl_->rules->backend() : "";
+  return impl_->backend;
 }
 
 std::vector<QueueStats> NfqueueFilter::stats() const {

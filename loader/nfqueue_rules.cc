@@ -216,7 +216,7 @@ std::string QueueRules::nft_script(const QueueRuleSpec &s) {
          "; chain prerouting { type filter hook prerouting priority raw; policy accept; "
          "iifname \"" +
          s.iface + "\" udp dport 53 queue " + (s.bypass ? "flags bypass " : "") + "to " + queues +
-         " comment " + c + "; } }";
+         " comment " + c + "; }; }";
 }
 
 std::unique_ptr<QueueRules> QueueRules::install(const QueueRuleSpec &spec) {

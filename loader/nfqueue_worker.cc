@@ -88,8 +88,9 @@ class NfqSocket {
         if (r < 0) {
           int e = errno;
           throw Error(errno_text("binding NFQUEUE " + std::to_string(queue), e) +
-                      (e == EBUSY ? " (another process holds this queue; pick another "
-                                    "queue number)"
+                      // The kernel says EPERM for a queue bound by another socket.
+                      (e == EPERM ? " (another process holds this queue, or this one lacks "
+                                    "CAP_NET_ADMIN; pick another queue number)"
                                   : ""));
         }
       }
@@ -137,6 +138,8 @@ struct QueueWorker::Impl {
   std::vector<Pending> pending;
   std::vector<char> sendbuf;
   std::vector<std::vector<char>> bufs;
+  std::vector<mmsghdr> msgs = std::vector<mmsghdr>(kBatch);
+  std::vector<iovec> iov = std::vector<iovec>(kBatch);
   std::vector<char> whole_buf;
 
   Impl(const QueueConfig &c, const LiveMaps &m, CounterSink &s)
@@ -242,8 +245,6 @@ struct QueueWorker::Impl {
   // Reads what is waiting on the main socket, at most `rounds` recvmmsg calls. Returns false
   // when the socket is empty.
   bool drain_main(int rounds) {
-    std::vector<mmsghdr> msgs(kBatch);
-    std::vector<iovec> iov(kBatch);
     for (int r = 0; r < rounds; ++r) {
       for (unsigned i = 0; i < kBatch; ++i) {
         iov[i] = {bufs[i].data(), bufs[i].size()};
