@@ -34,9 +34,12 @@ void CounterSink::add(const Counters &delta) {
   std::vector<uint64_t> per_cpu(size_t(ncpu_), 0);
   for (uint32_t i = 0; i < DW_C_COUNT; ++i) {
     if (delta[i] == 0) continue;
-    if (bpf_map_lookup_elem(fd_, &i, per_cpu.data()) != 0 ||
-        (per_cpu[0] += delta[i], bpf_map_update_elem(fd_, &i, per_cpu.data(), BPF_ANY)) != 0)
-      spdlog::warn("nfqueue: cannot add to dw_counters[{}]: {}", i, std::strerror(errno));
+    bool ok = bpf_map_lookup_elem(fd_, &i, per_cpu.data()) == 0;
+    if (ok) {
+      per_cpu[0] += delta[i];
+      ok = bpf_map_update_elem(fd_, &i, per_cpu.data(), BPF_ANY) == 0;
+    }
+    if (!ok) spdlog::warn("nfqueue: cannot add to dw_counters[{}]: {}", i, std::strerror(errno));
   }
 }
 
