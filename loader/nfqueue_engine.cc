@@ -41,8 +41,8 @@ static inline __u64 dw_env_now(dw_env *) {
 static inline void *dw_env_zone_set(dw_env *e) {
   return e->eng->has_zone_set() ? e->eng : nullptr;
 }
-static inline int dw_env_zone_has(dw_env *e, void *, __u64 key) {
-  return e->eng->zone_has(key) ? 1 : 0;
+static inline const dw_zone_bucket *dw_env_zone_bucket(dw_env *e, void *, __u32 idx) {
+  return e->eng->zone_element(idx);
 }
 
 #include "dw_verdict.h"
@@ -74,9 +74,12 @@ bool NfqVerdictEngine::begin_batch() {
   return true;
 }
 
-bool NfqVerdictEngine::zone_has(uint64_t digest) {
-  dw_zone_val v;
-  return inner_fd_ >= 0 && bpf_map_lookup_elem(inner_fd_, &digest, &v) == 0;
+const dw_zone_bucket *NfqVerdictEngine::zone_element(uint32_t idx) {
+  if (inner_fd_ < 0) return nullptr;
+  // The header is read before any bucket and copied out by the matcher; a bucket is done
+  // with before the next one is read: two buffers suffice.
+  dw_zone_bucket *buf = idx == 0 ? &hdr_buf_ : &bucket_buf_;
+  return bpf_map_lookup_elem(inner_fd_, &idx, buf) == 0 ? buf : nullptr;
 }
 
 int NfqVerdictEngine::classify_ip(const uint8_t *packet, size_t len) {
@@ -94,7 +97,7 @@ int NfqVerdictEngine::classify_ip(const uint8_t *packet, size_t len) {
   std::memset(&sc, 0, sizeof sc);
   nfq_bind::dw_verdict v;
   std::memset(&v, 0, sizeof v);
-  return nfq_bind::dw_classify(&env, &pkt, &cfg_, &maps_.key, &sc, &v);
+  return nfq_bind::dw_classify(&env, &pkt, &cfg_, &sc, &v);
 }
 
 }  // namespace dnswash

@@ -25,10 +25,8 @@ class NfqVerdictEngine {
   NfqVerdictEngine(const NfqVerdictEngine &) = delete;
   NfqVerdictEngine &operator=(const NfqVerdictEngine &) = delete;
 
-  // Snapshots the current zone set and then dw_config for the packets that follow. In that
-  // order: the zone sync widens the depth summary before it swaps a set in and narrows it
-  // after, so a summary read after the set covers every zone the set shares with the next
-  // one. Returns false (and keeps the previous snapshot) if the maps cannot be read.
+  // Snapshots the current zone set (its header travels with it) and dw_config for the
+  // packets that follow. Returns false (and keeps the previous snapshot) if the maps cannot be read.
   bool begin_batch();
   const dw_config &config() const { return cfg_; }
 
@@ -36,8 +34,8 @@ class NfqVerdictEngine {
   // it arrived in an untagged Ethernet frame). Returns the reason.
   int classify_ip(const uint8_t *packet, size_t len);
 
-  // The hook dw_verdict.h calls, against the batch's zone set.
-  bool zone_has(uint64_t digest);
+  // The hook dw_verdict.h calls: element idx (0 = header) of the batch's zone set.
+  const dw_zone_bucket *zone_element(uint32_t idx);
   bool has_zone_set() const { return inner_fd_ >= 0; }
 
  private:
@@ -45,6 +43,8 @@ class NfqVerdictEngine {
   dw_config cfg_{};
   uint32_t inner_id_ = 0;
   int inner_fd_ = -1;
+  dw_zone_bucket hdr_buf_{};
+  dw_zone_bucket bucket_buf_{};
   std::vector<uint8_t> frame_;
 };
 

@@ -25,21 +25,14 @@
 
 namespace dnswash {
 
-CounterSink::CounterSink(int counters_fd) : fd_(counters_fd), ncpu_(libbpf_num_possible_cpus()) {
-  if (ncpu_ <= 0) throw Error(errno_text("counting CPUs", ncpu_));
-}
+CounterSink::CounterSink(int counters_fd) : fd_(counters_fd) {}
 
 void CounterSink::add(const Counters &delta) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<uint64_t> per_cpu(size_t(ncpu_), 0);
-  for (uint32_t i = 0; i < DW_C_COUNT; ++i) {
-    if (delta[i] == 0) continue;
-    bool ok = bpf_map_lookup_elem(fd_, &i, per_cpu.data()) == 0;
-    if (ok) {
-      per_cpu[0] += delta[i];
-      ok = bpf_map_update_elem(fd_, &i, per_cpu.data(), BPF_ANY) == 0;
-    }
-    if (!ok) spdlog::warn("nfqueue: cannot add to dw_counters[{}]: {}", i, std::strerror(errno));
+  try {
+    add_counters(fd_, delta);
+  } catch (const Error &e) {
+    spdlog::warn("nfqueue: cannot add to the counters: {}", e.what());
   }
 }
 

@@ -25,7 +25,6 @@ class CounterSink {
 
  private:
   int fd_;
-  int ncpu_;
   std::mutex mu_;
 };
 

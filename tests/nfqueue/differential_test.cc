@@ -313,7 +313,7 @@ LiveMaps maps_of(Datapath &dp) {
   m.zones_fd = dp.skel().zones_fd();
   m.bans_fd = dp.skel().bans_fd();
   m.config_fd = dp.skel().config_fd();
-  m.key = dp.skel().key();
+
   return m;
 }
 

@@ -74,7 +74,7 @@ int main(int argc, char **argv) {
       if (!n) throw Error("zone " + z + ": " + err);
       names.push_back(*n);
     }
-    ZoneTable(skel->zones_fd(), skel->config_fd(), skel->key()).apply(names);
+    ZoneTable(skel->zones_fd(), skel->key()).apply(names);
     for (const auto &b : bans) {
       std::string err;
       auto k = parse_ban_prefix(b, &err);
@@ -87,7 +87,6 @@ int main(int argc, char **argv) {
     maps.zones_fd = skel->zones_fd();
     maps.bans_fd = skel->bans_fd();
     maps.config_fd = skel->config_fd();
-    maps.key = skel->key();
     nlohmann::json result;
     {
       NfqueueFilter filter(opt, maps, skel->counters_fd());

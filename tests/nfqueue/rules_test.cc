@@ -132,8 +132,7 @@ TEST_F(InNetns, RemoveStaleTakesOnlyTaggedRules) {
 }
 
 LiveMaps maps_of(test::Datapath &dp) {
-  return LiveMaps{dp.skel().zones_fd(), dp.skel().bans_fd(), dp.skel().config_fd(),
-                  dp.skel().key()};
+  return LiveMaps{dp.skel().zones_fd(), dp.skel().bans_fd(), dp.skel().config_fd()};
 }
 
 TEST_F(InNetns, FailedStartLeavesNothing) {
