@@ -11,8 +11,9 @@ namespace dnswash {
 
 class DnswashSkel {
  public:
-  // Opens and loads the program. The SipHash key is drawn from getrandom() unless given
-  // (tests and benchmarks pass a fixed key to be reproducible). Throws Error on failure,
+  // Opens and loads the program. key() is a fresh SipHash key for a new zone set, drawn from
+  // getrandom() unless given (tests and benchmarks pass a fixed key to be reproducible); a
+  // ZoneTable that takes over a live set keeps that set's key instead. Throws Error on failure,
   // with libbpf's and the verifier's message.
   static std::unique_ptr<DnswashSkel> load(const dw_hash_key *fixed_key = nullptr);
   ~DnswashSkel();
@@ -25,7 +26,7 @@ class DnswashSkel {
   int zones_fd() const;
   int bans_fd() const;
   int config_fd() const;
-  int counters_fd() const;
+  int counters_fd() const;  // dw_cpu: per-CPU rows of counters (and scratch)
 
  private:
   explicit DnswashSkel(dnswash_bpf *s, const dw_hash_key &k) : skel_(s), key_(k) {}
