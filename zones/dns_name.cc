@@ -66,8 +66,12 @@ bool append_wire_name(std::string_view text, std::string *wire, std::string *err
     wire->push_back('\0');
     return true;
   }
-  size_t len_at = wire->size();  // the open label's length byte
-  wire->push_back('\0');
+  // The wire form is at most two bytes longer than the text (a length byte in front, the
+  // terminator; dots become length bytes, escapes shrink): size once, write by index.
+  wire->resize(start + text.size() + 2);
+  char *out = wire->data();
+  size_t pos = start;
+  size_t len_at = pos++;  // the open label's length byte
   size_t label_len = 0;
   bool label_open = false;  // distinguishes "a..b" (empty label) from the end
   auto undo = [&](std::string msg) {
@@ -78,9 +82,8 @@ bool append_wire_name(std::string_view text, std::string *wire, std::string *err
     char c = text[i];
     if (c == '.') {
       if (label_len == 0) return undo("empty label in '" + std::string(text) + "'");
-      (*wire)[len_at] = char(label_len);
-      len_at = wire->size();
-      wire->push_back('\0');
+      out[len_at] = char(label_len);
+      len_at = pos++;
       label_len = 0;
       label_open = false;
       continue;
@@ -95,23 +98,25 @@ bool append_wire_name(std::string_view text, std::string *wire, std::string *err
           return undo("\\DDD escape needs three digits");
         int v = (n - '0') * 100 + (text[i + 2] - '0') * 10 + (text[i + 3] - '0');
         if (v > 255) return undo("\\DDD escape above 255");
-        wire->push_back(ascii_lower(char(v)));
+        out[pos++] = ascii_lower(char(v));
         i += 3;
       } else {
-        wire->push_back(ascii_lower(n));
+        out[pos++] = ascii_lower(n);
         i += 1;
       }
     } else {
-      wire->push_back(ascii_lower(c));
+      out[pos++] = ascii_lower(c);
     }
     if (++label_len > 63) return undo("label longer than 63 bytes");
   }
   if (label_open) {
-    (*wire)[len_at] = char(label_len);
-    wire->push_back('\0');
+    out[len_at] = char(label_len);
+    out[pos++] = '\0';
+  } else {
+    out[len_at] = '\0';  // a trailing dot: the last length byte is the terminator
   }
-  // Without an open label the last length byte pushed is already the terminating zero.
-  if (wire->size() - start > 255) return undo("name longer than 255 bytes in wire form");
+  if (pos - start > 255) return undo("name longer than 255 bytes in wire form");
+  wire->resize(pos);
   return true;
 }
 

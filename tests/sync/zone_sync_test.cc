@@ -228,6 +228,30 @@ TEST(ZoneSync, UnchangedContentIsReadButNotApplied) {
   EXPECT_EQ(h.applied().size(), 1u);
 }
 
+TEST(ZoneSync, DiffCountsOnALargeSet) {
+  TempDir dir;
+  auto list = [](size_t from, size_t to) {
+    std::string text;
+    for (size_t i = from; i < to; ++i) text += "z" + std::to_string(i) + ".example\n";
+    return text;
+  };
+  std::string path = dir.write("zones.txt", list(0, 20000));
+  ZoneSources s;
+  s.zones_files = {path};
+  SyncHarness h(s);
+  h.sync().initial_sync();
+  EXPECT_EQ(h.status().last_added, 20000u);
+  dir.replace("zones.txt", list(3, 20002));  // 3 gone, 2 new
+  ASSERT_TRUE(h.wait_until([&] { return h.applied().size() == 2; }));
+  EXPECT_EQ(h.current().size(), 19999u);
+  EXPECT_EQ(h.status().last_added, 2u);
+  EXPECT_EQ(h.status().last_removed, 3u);
+  // The same set in another order and with comments: read, found unchanged, not applied.
+  dir.replace("zones.txt", "# reordered\n" + list(10000, 20002) + list(3, 10000));
+  ASSERT_TRUE(h.wait_until([&] { return h.status().syncs_ok == 3; }));
+  EXPECT_EQ(h.applied().size(), 2u);
+}
+
 TEST(ZoneSync, BurstOfEventsGivesOneSync) {
   TempDir dir;
   std::string conf = dir.write("named.conf", zone_lines({"a.example"}));
