@@ -1,5 +1,6 @@
 #include "dns_name.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 
@@ -54,54 +55,85 @@ std::vector<uint8_t> DnsName::to_wire() const {
   return w;
 }
 
-static std::optional<DnsName> fail(std::string *error, std::string msg) {
-  if (error) *error = std::move(msg);
-  return std::nullopt;
-}
-
-std::optional<DnsName> parse_dns_name(std::string_view text, std::string *error) {
-  DnsName name;
-  if (text.empty()) return fail(error, "empty name");
-  if (text == ".") return name;
-  std::string label;
-  bool label_open = false;  // distinguishes "a..b" (empty label) from the end
-  auto close_label = [&]() -> bool {
-    if (label.empty()) return false;
-    name.labels.push_back(std::move(label));
-    label.clear();
+bool append_wire_name(std::string_view text, std::string *wire, std::string *error) {
+  auto fail = [&](std::string msg) {
+    if (error) *error = std::move(msg);
+    return false;
+  };
+  if (text.empty()) return fail("empty name");
+  size_t start = wire->size();
+  if (text == ".") {
+    wire->push_back('\0');
     return true;
+  }
+  // The wire form is at most two bytes longer than the text (a length byte in front, the
+  // terminator; dots become length bytes, escapes shrink): size once, write by index.
+  wire->resize(start + text.size() + 2);
+  char *out = wire->data();
+  size_t pos = start;
+  size_t len_at = pos++;  // the open label's length byte
+  size_t label_len = 0;
+  bool label_open = false;  // distinguishes "a..b" (empty label) from the end
+  auto undo = [&](std::string msg) {
+    wire->resize(start);
+    return fail(std::move(msg));
   };
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '.') {
-      if (!close_label()) return fail(error, "empty label in '" + std::string(text) + "'");
+      if (label_len == 0) return undo("empty label in '" + std::string(text) + "'");
+      out[len_at] = char(label_len);
+      len_at = pos++;
+      label_len = 0;
       label_open = false;
       continue;
     }
     label_open = true;
     if (c == '\\') {
-      if (i + 1 >= text.size()) return fail(error, "dangling backslash");
+      if (i + 1 >= text.size()) return undo("dangling backslash");
       char n = text[i + 1];
       if (n >= '0' && n <= '9') {
         if (i + 3 >= text.size() || !isdigit((unsigned char)text[i + 2]) ||
             !isdigit((unsigned char)text[i + 3]))
-          return fail(error, "\\DDD escape needs three digits");
+          return undo("\\DDD escape needs three digits");
         int v = (n - '0') * 100 + (text[i + 2] - '0') * 10 + (text[i + 3] - '0');
-        if (v > 255) return fail(error, "\\DDD escape above 255");
-        label += ascii_lower(char(v));
+        if (v > 255) return undo("\\DDD escape above 255");
+        out[pos++] = ascii_lower(char(v));
         i += 3;
       } else {
-        label += ascii_lower(n);
+        out[pos++] = ascii_lower(n);
         i += 1;
       }
     } else {
-      label += ascii_lower(c);
+      out[pos++] = ascii_lower(c);
     }
-    if (label.size() > 63) return fail(error, "label longer than 63 bytes");
+    if (++label_len > 63) return undo("label longer than 63 bytes");
   }
-  if (label_open) close_label();
-  if (name.wire_length() > 255) return fail(error, "name longer than 255 bytes in wire form");
+  if (label_open) {
+    out[len_at] = char(label_len);
+    out[pos++] = '\0';
+  } else {
+    out[len_at] = '\0';  // a trailing dot: the last length byte is the terminator
+  }
+  if (pos - start > 255) return undo("name longer than 255 bytes in wire form");
+  wire->resize(pos);
+  return true;
+}
+
+DnsName name_from_wire(std::string_view wire) {
+  DnsName name;
+  size_t n = 0;
+  for (size_t off = 0; off < wire.size() && wire[off] != 0; off += 1 + uint8_t(wire[off])) ++n;
+  name.labels.reserve(n);
+  for (size_t off = 0; off < wire.size() && wire[off] != 0; off += 1 + uint8_t(wire[off]))
+    name.labels.emplace_back(wire.substr(off + 1, uint8_t(wire[off])));
   return name;
+}
+
+std::optional<DnsName> parse_dns_name(std::string_view text, std::string *error) {
+  std::string wire;
+  if (!append_wire_name(text, &wire, error)) return std::nullopt;
+  return name_from_wire(wire);
 }
 
 std::optional<DnsName> parse_wire_name(const uint8_t *data, size_t len, size_t *consumed) {

@@ -33,6 +33,14 @@ struct DnsName {
 // 1..63 and wire length <= 255. Returns nullopt and sets *error on failure.
 std::optional<DnsName> parse_dns_name(std::string_view text, std::string *error = nullptr);
 
+// The same, appending the name's uncompressed wire form (case-folded, with the terminating zero
+// byte) to *wire instead of building a DnsName: no allocation per name, for the million-zone
+// parse. On failure *wire is left as it was and false is returned.
+bool append_wire_name(std::string_view text, std::string *wire, std::string *error = nullptr);
+
+// The DnsName of a well-formed wire name (as append_wire_name writes it; no checks).
+DnsName name_from_wire(std::string_view wire);
+
 // Parses an uncompressed wire-form name starting at data[0]. Rejects compression pointers
 // and extended label types. Returns nullopt on any malformation.
 std::optional<DnsName> parse_wire_name(const uint8_t *data, size_t len, size_t *consumed = nullptr);

@@ -35,10 +35,15 @@ class ParseError : public std::runtime_error {
   ParseError(Location where, const std::string &message);
   const Location &where() const { return where_; }
   const std::string &message() const { return message_; }
+  // ParseResult::watched_paths as far as the parser got: the files whose fix or creation may
+  // cure the error (the zone sync keeps watching them).
+  const std::vector<std::string> &watched_paths() const { return watched_paths_; }
+  void set_watched_paths(std::vector<std::string> paths) { watched_paths_ = std::move(paths); }
 
  private:
   Location where_;
   std::string message_;
+  std::vector<std::string> watched_paths_;
 };
 
 struct Warning {
@@ -79,10 +84,16 @@ struct ParseOptions {
   std::shared_ptr<FileSystem> fs;
   // Read zones added with `rndc addzone` (NZF and NZD files) for views with allow-new-zones.
   bool read_new_zones = true;
+  // Fill ParseResult::zones. The daemon's sync sets false: it needs only the allowlist
+  // (ParseResult::allowed), and a million Zone objects cost ~500 MB and seconds to build.
+  bool zone_details = true;
 };
 
 struct ParseResult {
-  std::vector<Zone> zones;  // every zone statement, in the order named reads them
+  // Every zone statement, in the order named reads them (empty unless zone_details).
+  std::vector<Zone> zones;
+  // The allowlist: sorted (DnsName order), de-duplicated names of the zones with `allowed`.
+  std::vector<DnsName> allowed;
   std::vector<Warning> warnings;
   // True if any query-source/notify-source/transfer-source (and -v6, alt-, parental-) clause
   // binds source port 53: named's own outgoing traffic then comes from port 53.
@@ -91,8 +102,10 @@ struct ParseResult {
   // allow-update, allow-notify and server statements, as sorted unique CIDR text
   // ("192.0.2.1/32", "2001:db8::/32"). Negated entries, ACL names and keys are skipped.
   std::vector<std::string> protected_addresses;
-  // Host paths worth watching for changes: every file read, the directory of every include
-  // pattern, and the NZF/NZD path of every view that allows new zones. Sorted, unique.
+  // Host paths worth watching for changes: every file read or included (also one that could not
+  // be opened), the fixed directory of every include pattern with wildcards (a new matching
+  // file appears there), and the NZF/NZD path of every view that allows new zones. Sorted,
+  // unique.
   std::vector<std::string> watched_paths;
 };
 
@@ -103,7 +116,8 @@ ParseResult parse_named_conf(const ParseOptions &options);
 // files go through options.fs. For fuzzing and tests. Throws ParseError.
 ParseResult parse_named_conf_text(const std::string &text, const ParseOptions &options);
 
-// The allowlist: sorted, de-duplicated names of the zones with `allowed` set.
+// The allowlist: sorted, de-duplicated names of the zones with `allowed` set (computed from
+// `zones`, or result.allowed when zones is empty).
 std::vector<DnsName> allowlist(const ParseResult &result);
 
 }  // namespace dnswash::zones
