@@ -3,11 +3,21 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "dnswash_abi.h"  // before the skeleton: it names struct dw_hash_key
 #include "dnswash_bpf.skel.h"
 
 namespace dnswash {
+
+// Maps of a running program to reuse instead of creating new ones (daemon restart: the new
+// program shares the old one's zones, bans, config and counters). -1 = create.
+struct ReuseMaps {
+  int zones = -1;
+  int bans = -1;
+  int config = -1;
+  int counters = -1;
+};
 
 class DnswashSkel {
  public:
@@ -15,6 +25,14 @@ class DnswashSkel {
   // (tests and benchmarks pass a fixed key to be reproducible). Throws Error on failure,
   // with libbpf's and the verifier's message.
   static std::unique_ptr<DnswashSkel> load(const dw_hash_key *fixed_key = nullptr);
+  // The same, sharing the given maps. Each reused map must have exactly the layout this build
+  // declares (type, key and value size, max_entries, flags); otherwise Error names the map and
+  // what differs, and nothing is loaded.
+  static std::unique_ptr<DnswashSkel> load(const dw_hash_key *fixed_key, const ReuseMaps &reuse);
+  // Where the SipHash key sits in the program's .rodata map value, and that value's size: the
+  // daemon reads the key of a running program from it on takeover.
+  static size_t rodata_key_offset();
+  static size_t rodata_size();
   ~DnswashSkel();
   DnswashSkel(const DnswashSkel &) = delete;
   DnswashSkel &operator=(const DnswashSkel &) = delete;
