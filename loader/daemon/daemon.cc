@@ -471,9 +471,14 @@ json Daemon::handle(const json &req, const Peer &peer) {
 int run_daemon(const Options &opt) {
   // Signals are read from a signalfd in the loop; blocked from the start so a SIGTERM during
   // start-up is not lost (it is handled once the loop runs).
+  // A signal ignored at exec (a shell's background job ignores SIGINT) is discarded rather
+  // than queued, so restore the default disposition before blocking.
   sigset_t set;
   sigemptyset(&set);
-  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR2}) sigaddset(&set, s);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR2}) {
+    signal(s, SIG_DFL);
+    sigaddset(&set, s);
+  }
   sigprocmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
   Daemon d(opt);
