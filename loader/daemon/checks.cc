@@ -27,13 +27,19 @@ void check_privileges() {
   __user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct d[2]{};
   if (syscall(SYS_capget, &h, d) != 0) throw Error(errno_text("capget", errno));
-  bool bpf = has_cap(d, CAP_BPF) || has_cap(d, CAP_SYS_ADMIN);
-  bool net = has_cap(d, CAP_NET_ADMIN);
-  if (bpf && net) return;
-  std::string missing = !bpf && !net ? "CAP_BPF and CAP_NET_ADMIN" : !bpf ? "CAP_BPF" : "CAP_NET_ADMIN";
-  throw Error("dnswashd needs root (or " + missing + ", which this process lacks" +
-              (geteuid() == 0 ? "" : "; it runs as uid " + std::to_string(geteuid())) +
-              "): start it as root, or give it AmbientCapabilities=CAP_BPF CAP_NET_ADMIN");
+  // CAP_BPF loads programs and maps, CAP_NET_ADMIN attaches XDP and installs NFQUEUE rules, and
+  // CAP_SYS_ADMIN opens a running filter's program and maps by id (the kernel allows
+  // BPF_*_GET_FD_BY_ID to CAP_SYS_ADMIN only), which every restart does.
+  std::string missing;
+  for (auto [cap, name] : {std::pair{CAP_BPF, "CAP_BPF"}, std::pair{CAP_NET_ADMIN, "CAP_NET_ADMIN"},
+                           std::pair{CAP_SYS_ADMIN, "CAP_SYS_ADMIN"}}) {
+    if (has_cap(d, cap) || (cap == CAP_BPF && has_cap(d, CAP_SYS_ADMIN))) continue;
+    missing += std::string(missing.empty() ? "" : ", ") + name;
+  }
+  if (missing.empty()) return;
+  throw Error("dnswashd needs root (or CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN); this process" +
+              (geteuid() == 0 ? std::string() : " (uid " + std::to_string(geteuid()) + ")") +
+              " lacks " + missing + ": start it as root");
 }
 
 void check_kernel_bpf() {

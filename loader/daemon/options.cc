@@ -24,7 +24,8 @@ ParsedOptions parse_options(int argc, char **argv) {
   app.add_option("--named-conf", o.named_conf,
                  "BIND configuration to take the zones from; \"\" for none (then only --zone and "
                  "--zones-file)");
-  app.add_option("--chroot", o.chroot, "Resolve named.conf paths under DIR, as named -t DIR does");
+  app.add_option("--chroot", o.chroot,
+                 "Resolve named.conf paths under DIR, as named -t DIR does (\"\" = none)");
   app.add_option("--zone", o.zones, "Also allow this zone (repeatable)");
   app.add_option("--zones-file", o.zones_files,
                  "Also allow the zones in FILE, one per line, # comments (repeatable)");
@@ -42,7 +43,8 @@ ParsedOptions parse_options(int argc, char **argv) {
                  "Directory for <iface>.json, the running daemon's state (mode, ids, pins)");
   app.add_flag("--keep-on-exit", o.keep_on_exit,
                "On SIGTERM/SIGINT leave the filter attached and pinned (for a restart or "
-               "upgrade); without it a stop removes everything");
+               "upgrade); without it a stop removes everything")
+      ->default_str("false");
   app.add_option("--on-abi-mismatch", o.on_abi_mismatch,
                  "When the pinned maps are from another map ABI version: replace (load fresh "
                  "maps and swap the program into the same link; counters and bans restart) or "
@@ -51,8 +53,9 @@ ParsedOptions parse_options(int argc, char **argv) {
   app.add_option("--queues", o.queues, "NFQUEUE mode: number of queues (one thread each)")
       ->check(CLI::Range(1u, 64u));
   app.add_flag("--fail-closed", o.fail_closed,
-               "NFQUEUE mode: drop instead of pass when the queue is full or the daemon is gone");
-  app.add_flag("-v,--verbose", o.verbose, "More logging (-v debug, -vv trace)");
+               "NFQUEUE mode: drop instead of pass when the queue is full or the daemon is gone")
+      ->default_str("false");
+  app.add_flag("-v,--verbose", o.verbose, "More logging (-v debug, -vv trace)")->default_str("0");
 
   try {
     app.parse(argc, argv);

@@ -27,7 +27,16 @@ LAB_RC=0
 LAB_OUT=$(lab_s setpriv --reuid=65534 --regid=65534 --clear-groups "$DNSWASHD" --iface "$LAB_IF" \
   "${common[@]}" 2>&1) || LAB_RC=$?
 ((LAB_RC == 1)) || lab_fail "as nobody: exit $LAB_RC: $LAB_OUT"
-grep -q "dnswashd needs root (or CAP_BPF and CAP_NET_ADMIN" <<<"$LAB_OUT" || lab_fail "as nobody: $LAB_OUT"
+grep -q "dnswashd needs root (or CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN); this process (uid 65534) lacks CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN" <<<"$LAB_OUT" || lab_fail "as nobody: $LAB_OUT"
+lab_expect_nothing_left
+
+# Root, but without CAP_BPF and CAP_SYS_ADMIN (e.g. a container or a unit's bounding set).
+LAB_RC=0
+LAB_OUT=$(lab_s setpriv --bounding-set=-bpf,-sys_admin "$DNSWASHD" --iface "$LAB_IF" \
+  "${common[@]}" 2>&1) || LAB_RC=$?
+((LAB_RC == 1)) || lab_fail "without CAP_BPF: exit $LAB_RC: $LAB_OUT"
+grep -q "this process lacks CAP_BPF, CAP_SYS_ADMIN: start it as root" <<<"$LAB_OUT" ||
+  lab_fail "without CAP_BPF: $LAB_OUT"
 lab_expect_nothing_left
 
 LAB_RC=0
