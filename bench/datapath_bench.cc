@@ -105,7 +105,7 @@ Loaded &loaded(size_t zones) {
     std::vector<DnsName> names;
     names.reserve(zones);
     for (size_t i = 0; i < zones; ++i) names.push_back(*parse_dns_name(zone_name(i)));
-    ZoneTable(l.skel->zones_fd(), l.skel->config_fd(), l.skel->key()).replace_all(names);
+    ZoneTable(l.skel->zones_fd(), l.skel->key()).replace_all(names);
     for (int i = 0; i < 256; ++i) {
       auto k = parse_ban_prefix("203.0.113." + std::to_string(i), nullptr);
       ban_put(l.skel->bans_fd(), *k, dw_ban_val{0, DW_BAN_ORIGIN_OPERATOR, 0});

@@ -11,16 +11,17 @@ struct dw_env {
   struct xdp_md *ctx;
 };
 
-/* Zone set: a one-slot array of hash maps, so userspace can build a whole new set and swap it
- * in with one update. The inner map is preallocated and sized by userspace to the zone count
- * plus headroom: one 64-byte element per slot, and no per-insert allocation. */
+/* Zone set: a one-slot array of array maps (struct dw_zone_hdr then dw_zone_bucket elements,
+ * see dnswash_abi.h), so userspace can build a whole new set and swap it in with one update.
+ * BPF_F_INNER_MAP lets each inner map have its own size. */
 struct dw_zone_set {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 1024); /* template only: userspace sizes the real inner map */
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(map_flags, BPF_F_INNER_MAP);
+  __uint(max_entries, 2); /* template only: userspace sizes the real inner map */
   /* sizes, not BTF types: clang emits the value struct only as a forward declaration when it is
    * reachable solely through the outer map's __array, and libbpf then cannot size it */
-  __uint(key_size, sizeof(dw_zone_key));
-  __uint(value_size, sizeof(struct dw_zone_val));
+  __uint(key_size, sizeof(__u32));
+  __uint(value_size, sizeof(struct dw_zone_bucket));
 };
 
 struct {
@@ -46,22 +47,11 @@ struct {
 } dw_config_map SEC(".maps");
 
 struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, DW_C_COUNT);
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, DW_CPU_ROWS_TEMPLATE); /* the loader sets it to the possible CPUs */
   __type(key, __u32);
-  __type(value, __u64);
-} dw_counters SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct dw_scratch);
-} dw_scratch_map SEC(".maps");
-
-/* Set by the loader before load (libbpf-bootstrap style rodata): fixed for the life of the
- * program, so the zone keys userspace computes stay valid across daemon restarts. */
-const volatile struct dw_hash_key dw_key = {0, 0};
+  __type(value, struct dw_cpu_state);
+} dw_cpu SEC(".maps");
 
 static __always_inline __u32 dw_env_frame_len(struct dw_env *e) {
   return (__u32)bpf_xdp_get_buff_len(e->ctx);
@@ -83,17 +73,13 @@ static __always_inline void *dw_env_zone_set(struct dw_env *e) {
   (void)e;
   return bpf_map_lookup_elem(&dw_zones, &zero);
 }
-static __always_inline int dw_env_zone_has(struct dw_env *e, void *set, __u64 key) {
+static __always_inline const struct dw_zone_bucket *dw_env_zone_bucket(struct dw_env *e, void *set,
+                                                                      __u32 idx) {
   (void)e;
-  return bpf_map_lookup_elem(set, &key) != 0;
+  return bpf_map_lookup_elem(set, &idx);
 }
 
 #include "dw_verdict.h"
-
-static __always_inline void dw_count(__u32 idx) {
-  __u64 *c = bpf_map_lookup_elem(&dw_counters, &idx);
-  if (c) *c += 1; /* per-CPU slot: no atomic needed */
-}
 
 SEC("xdp.frags")
 int dnswash_xdp(struct xdp_md *ctx) {
@@ -102,29 +88,29 @@ int dnswash_xdp(struct xdp_md *ctx) {
       .data = (const __u8 *)(long)ctx->data,
       .data_end = (const __u8 *)(long)ctx->data_end,
   };
-  struct dw_hash_key key = {.k0 = dw_key.k0, .k1 = dw_key.k1};
   struct dw_verdict v;
   struct dw_l4 l4;
   struct dw_config *cfg = 0;
-  struct dw_scratch *sc;
-  __u32 zero = 0;
+  struct dw_cpu_state *st;
+  __u32 zero = 0, cpu = bpf_get_smp_processor_id();
   int r;
 
+  st = bpf_map_lookup_elem(&dw_cpu, &cpu);
+  if (!st) return XDP_PASS; /* a row per possible CPU: cannot happen */
   r = dw_classify_headers(&pkt, &v, &l4);
   if (r == DW_UDP53) {
-    /* Config and scratch are looked up only for UDP/53: everything else pays for the header
-     * parse and one counter. */
+    /* The config is looked up only for UDP/53: everything else pays for the header parse and
+     * one counter in this CPU's row. */
     cfg = bpf_map_lookup_elem(&dw_config_map, &zero);
-    sc = bpf_map_lookup_elem(&dw_scratch_map, &zero);
-    if (!cfg || !sc) return XDP_PASS; /* arrays always have slot 0: cannot happen */
-    r = dw_classify_udp53(&env, &pkt, cfg, &key, sc, &v, &l4);
+    if (!cfg) return XDP_PASS; /* an array always has slot 0: cannot happen */
+    r = dw_classify_udp53(&env, &pkt, cfg, &st->scratch, &v, &l4);
   }
-  dw_count((__u32)r);
+  st->counters[(__u32)r & (DW_COUNTER_SLOTS - 1)] += 1; /* own row: no atomic needed */
   if (!dw_reason_is_drop((unsigned)r)) return XDP_PASS;
   /* The one drop outside UDP/53 (an over-long IPv6 header chain) has no config yet. */
   if (!cfg) cfg = bpf_map_lookup_elem(&dw_config_map, &zero);
   if (cfg && (cfg->flags & DW_CFG_DRY_RUN)) {
-    dw_count(DW_C_DRYRUN_PASSED);
+    st->counters[DW_C_DRYRUN_PASSED] += 1;
     return XDP_PASS;
   }
   return XDP_DROP;

@@ -17,7 +17,7 @@
 #define DW_STATIC_ASSERT(c, m) _Static_assert(c, m)
 #endif
 
-#define DW_ABI_VERSION 1
+#define DW_ABI_VERSION 2
 
 /* Verdict reasons, in one table so the names userspace prints can never drift from the
  * indices the datapath counts. X(id, name, is_drop). All passes come before all drops
@@ -61,32 +61,58 @@ enum dw_counter {
 
 struct dw_config {
   __u32 flags;
-  /* Deepest zone (in labels) the matcher needs to hash; 0 = no zones. Over-approximating is
-   * always safe (a few more lookups), so userspace raises it before adding a deeper zone and
-   * lowers it only after the zone is gone. */
-  __u32 max_depth;
-  /* Bit d-1 set: some zone has exactly d labels (1 <= d <= 63). Bit 63: some zone has 64 or
-   * more labels, so every depth >= 64 is looked up. Same superset rule as max_depth. */
-  __u64 depth_mask;
+  __u32 reserved;
 };
-DW_STATIC_ASSERT(sizeof(struct dw_config) == 16, "dw_config layout");
+DW_STATIC_ASSERT(sizeof(struct dw_config) == 8, "dw_config layout");
 
-/* The SipHash-1-3 key, made at load from getrandom() and baked into .rodata. */
+/* The SipHash-1-3 key, drawn from getrandom() by the daemon; kept in the zone set's header. */
 struct dw_hash_key {
   __u64 k0;
   __u64 k1;
 };
 DW_STATIC_ASSERT(sizeof(struct dw_hash_key) == 16, "dw_hash_key layout");
 
-/* Zone map (inner hash map of dw_zones): key = keyed hash of the case-folded zone name
- * (see dw_siphash.h for the exact encoding), value below. */
-typedef __u64 dw_zone_key;
-struct dw_zone_val {
-  __u16 labels; /* label count of the zone, for `check` and the detector */
-  __u16 flags;  /* reserved for per-zone switches (detector exemption) */
-  __u32 reserved;
+/* Zone set: the inner array map in dw_zones' one slot. Element 0 is a header describing the
+ * set; elements 1..nbuckets are buckets of one cache line each. A zone is stored as the tag of
+ * its keyed hash (see dw_siphash.h for the encoding): the 64-bit digest with bit 0 forced to 1,
+ * so 0 marks an empty slot. A zone lives in its primary bucket 1 + (digest & bucket_mask), or,
+ * only if that bucket is marked overflowed, in its secondary 1 + ((digest >> 32) & bucket_mask).
+ * A lookup therefore reads one cache line (two for a miss on an overflowed bucket), whatever
+ * the number of zones. The header lives in the set itself, so a whole new set (a rebuild) and
+ * its depth summary are swapped in by one update of dw_zones: never a mix. */
+#define DW_ZONE_SLOTS 7
+#define DW_ZONE_MAGIC 0x64777a31u /* "dwz1" */
+static inline __u64 dw_zone_tag(__u64 digest) { return digest | 1; }
+/* Bucket placement, from the tag (both sides must agree). */
+static inline __u32 dw_zone_primary(__u64 tag, __u32 mask) { return 1 + ((__u32)tag & mask); }
+static inline __u32 dw_zone_secondary(__u64 tag, __u32 mask) {
+  return 1 + ((__u32)(tag >> 32) & mask);
+}
+
+struct dw_zone_hdr {
+  __u32 magic;       /* DW_ZONE_MAGIC */
+  __u32 bucket_mask; /* nbuckets - 1 (nbuckets a power of two) */
+  /* Deepest zone (in labels) the matcher needs to hash; 0 = no zones. Over-approximating is
+   * always safe (a few more lookups), so userspace raises it before adding a deeper zone and
+   * lowers it only after the zone is gone. */
+  __u32 max_depth;
+  __u32 zones; /* zones in the set (for stats) */
+  /* Bit d-1 set: some zone has exactly d labels (1 <= d <= 63). Bit 63: some zone has 64 or
+   * more labels, so every depth >= 64 is looked up. Same superset rule as max_depth. */
+  __u64 depth_mask;
+  /* The SipHash key the tags of this set were made with (random, drawn by the daemon). It
+   * travels with the set, so a set and its key can never disagree, a restarted daemon takes
+   * both over, and the matcher reads it from the line it reads anyway. */
+  struct dw_hash_key key;
+  __u64 reserved[3];
 };
-DW_STATIC_ASSERT(sizeof(struct dw_zone_val) == 8, "dw_zone_val layout");
+DW_STATIC_ASSERT(sizeof(struct dw_zone_hdr) == 64, "dw_zone_hdr layout");
+
+struct dw_zone_bucket {
+  __u64 tag[DW_ZONE_SLOTS]; /* dw_zone_tag(digest), 0 = empty */
+  __u64 overflow;           /* 1: some zone whose primary is this bucket sits in its secondary */
+};
+DW_STATIC_ASSERT(sizeof(struct dw_zone_bucket) == 64, "dw_zone_bucket layout");
 
 /* Ban map (LPM trie). IPv4 sources are stored IPv4-mapped (::ffff:a.b.c.d), so an IPv4 /24
  * is prefixlen 96 + 24. */
@@ -105,10 +131,10 @@ struct dw_ban_val {
 };
 DW_STATIC_ASSERT(sizeof(struct dw_ban_val) == 16, "dw_ban_val layout");
 
-/* Per-CPU scratch for the question section. The name is copied here with
- * bpf_xdp_load_bytes (which also reads multi-buffer frames) and hashed 8 bytes at a time; the
- * slack after the longest possible question lets the last 8-byte read of a label stay inside
- * the buffer without a per-byte bounds check. */
+/* Scratch for the question section. The name is copied here with bpf_xdp_load_bytes (which
+ * also reads multi-buffer frames) and hashed 8 bytes at a time; the slack after the longest
+ * possible question lets the last 8-byte read of a label stay inside the buffer without a
+ * per-byte bounds check. */
 #define DW_DNS_HDR_LEN 12
 #define DW_MAX_NAME 255   /* wire length, including the root byte */
 #define DW_MAX_LABELS 127 /* 255-byte name of 1-byte labels */
@@ -120,11 +146,27 @@ struct dw_scratch {
 };
 DW_STATIC_ASSERT(sizeof(struct dw_scratch) == DW_SCRATCH_BUF + 128, "dw_scratch layout");
 
+/* dw_cpu[cpu]: one row per possible CPU (the loader sizes the map), holding that CPU's verdict
+ * counters and its scratch. A plain array indexed by bpf_get_smp_processor_id() rather than a
+ * per-CPU array: its lookup is inlined to one address computation, and counters and scratch
+ * share the row's memory, so a packet touches one more cache line region instead of two map
+ * structs and two per-CPU areas. Rows are a multiple of 64 bytes: CPUs never share a line. */
+#define DW_COUNTER_SLOTS 16
+struct dw_cpu_state {
+  __u64 counters[DW_COUNTER_SLOTS]; /* indexed by enum dw_counter */
+  struct dw_scratch scratch;
+  __u8 pad[48];
+};
+DW_STATIC_ASSERT(sizeof(struct dw_cpu_state) == 640, "dw_cpu_state layout");
+DW_STATIC_ASSERT(sizeof(struct dw_cpu_state) % 64 == 0, "dw_cpu_state rows are whole lines");
+DW_STATIC_ASSERT(DW_C_COUNT <= DW_COUNTER_SLOTS, "counters fit in a row");
+
 /* Up to this many IPv6 extension headers (hop-by-hop, routing, destination options,
  * fragment) are skipped; a longer chain is malformed. */
 #define DW_MAX_IPV6_EXTHDRS 8
 
 #define DW_BANS_MAX 262144
 #define DW_ZONES_OUTER_SLOTS 1
+#define DW_CPU_ROWS_TEMPLATE 1 /* the loader sets dw_cpu's max_entries to the possible CPUs */
 
 #endif /* DNSWASH_ABI_H */

@@ -9,7 +9,9 @@
  *   const struct dw_ban_val *dw_env_ban_lookup(struct dw_env *, const struct dw_ban_key *)
  *   __u64 dw_env_now(struct dw_env *)                    CLOCK_BOOTTIME ns
  *   void *dw_env_zone_set(struct dw_env *)               current zone set, NULL if none
- *   int   dw_env_zone_has(struct dw_env *, void *set, __u64 key)
+ *   const struct dw_zone_bucket *dw_env_zone_bucket(struct dw_env *, void *set, __u32 idx)
+ *                                                        element idx of the set (0 = header),
+ *                                                        NULL if out of range
  *
  * Headers up to UDP are read through direct pointers into the frame's first buffer (drivers
  * put them there); the question is copied with dw_env_load, which also reads later buffers.
@@ -111,12 +113,33 @@ static inline void dw_loop_user(__u32 n, long (*fn)(__u32, void *), void *ctx) {
 #define DW_LOOP(n, fn, ctx) dw_loop_user((n), (fn), (ctx))
 #endif
 
+static __always_inline int dw_bucket_has(const struct dw_zone_bucket *b, __u64 tag) {
+  /* All seven compares, no early exit: the line is loaded anyway and branches on random tags
+   * would mispredict. */
+  return (b->tag[0] == tag) | (b->tag[1] == tag) | (b->tag[2] == tag) | (b->tag[3] == tag) |
+         (b->tag[4] == tag) | (b->tag[5] == tag) | (b->tag[6] == tag);
+}
+
+/* Is this suffix digest a zone of the set? One bucket read; a second only when the primary
+ * bucket overflowed (see struct dw_zone_bucket). */
+static __always_inline int dw_zone_probe(struct dw_env *env, void *set, __u32 mask,
+                                         __u64 digest) {
+  __u64 tag = dw_zone_tag(digest);
+  const struct dw_zone_bucket *b = dw_env_zone_bucket(env, set, dw_zone_primary(tag, mask));
+  if (!b) return 0;
+  if (dw_bucket_has(b, tag)) return 1;
+  if (!b->overflow) return 0;
+  b = dw_env_zone_bucket(env, set, dw_zone_secondary(tag, mask));
+  return b ? dw_bucket_has(b, tag) : 0;
+}
+
 struct dw_match_ctx {
   struct dw_env *env;
-  const struct dw_config *cfg;
   const struct dw_scratch *sc;
   void *set;
   struct dw_sip s;
+  __u64 depth_mask;
+  __u32 mask;
   __u32 nl;
   __u32 found; /* depth of the matching zone, 0 = none */
 };
@@ -128,8 +151,8 @@ static long dw_match_step(__u32 i, void *arg) {
   __u32 d = i + 1;
   __u32 off = DW_DNS_HDR_LEN + c->sc->label_off[(c->nl - d) & DW_MAX_LABELS];
   dw_sip_absorb_label(&c->s, &c->sc->buf[off]);
-  if (dw_depth_marked(c->cfg->depth_mask, d) &&
-      dw_env_zone_has(c->env, c->set, dw_sip_digest(&c->s))) {
+  if (dw_depth_marked(c->depth_mask, d) &&
+      dw_zone_probe(c->env, c->set, c->mask, dw_sip_digest(&c->s))) {
     c->found = d;
     return 1;
   }
@@ -137,24 +160,27 @@ static long dw_match_step(__u32 i, void *arg) {
 }
 
 /* Matches the QNAME whose labels start at sc->buf[DW_DNS_HDR_LEN] (offsets in sc->label_off,
- * nl labels) against the zone set. Hashes suffixes root-first up to cfg->max_depth labels and
- * looks up only depths that some zone has. Returns the matching depth, 0 if none. */
-static __always_inline __u32 dw_match_zones(struct dw_env *env, const struct dw_config *cfg,
-                                            const struct dw_hash_key *key,
-                                            const struct dw_scratch *sc, __u32 nl) {
+ * nl labels) against the zone set. Hashes suffixes root-first up to the set's max_depth labels
+ * and looks up only depths that some zone has. Returns the matching depth, 0 if none. */
+static __always_inline __u32 dw_match_zones(struct dw_env *env, const struct dw_scratch *sc,
+                                            __u32 nl) {
   struct dw_match_ctx c;
+  const struct dw_zone_hdr *hdr;
   __u32 depth = nl;
-  if (depth > cfg->max_depth) depth = cfg->max_depth;
-  if (depth == 0) return 0;
-  if (depth > DW_MAX_LABELS) depth = DW_MAX_LABELS;
   c.set = dw_env_zone_set(env);
   if (!c.set) return 0;
+  hdr = (const struct dw_zone_hdr *)dw_env_zone_bucket(env, c.set, 0);
+  if (!hdr || hdr->magic != DW_ZONE_MAGIC) return 0;
+  if (depth > hdr->max_depth) depth = hdr->max_depth;
+  if (depth == 0) return 0;
+  if (depth > DW_MAX_LABELS) depth = DW_MAX_LABELS;
   c.env = env;
-  c.cfg = cfg;
   c.sc = sc;
+  c.depth_mask = hdr->depth_mask;
+  c.mask = hdr->bucket_mask;
   c.nl = nl;
   c.found = 0;
-  dw_sip_init(&c.s, key->k0, key->k1);
+  dw_sip_init(&c.s, hdr->key.k0, hdr->key.k1); /* the key the set's tags were made with */
   DW_LOOP(depth, dw_match_step, &c);
   return c.found;
 }
@@ -250,7 +276,6 @@ static __always_inline int dw_classify_headers(const struct dw_pkt *pkt, struct 
 /* Stage 2, UDP to port 53: bans, lengths, DNS header, question, zones. */
 static __always_inline int dw_classify_udp53(struct dw_env *env, const struct dw_pkt *pkt,
                                              const struct dw_config *cfg,
-                                             const struct dw_hash_key *key,
                                              struct dw_scratch *sc, struct dw_verdict *v,
                                              const struct dw_l4 *l4) {
   const __u8 *udp = l4->udp;
@@ -350,7 +375,7 @@ static __always_inline int dw_classify_udp53(struct dw_env *env, const struct dw
     return DW_R_QCLASS;
   }
 
-  v->match_depth = (__u8)dw_match_zones(env, cfg, key, sc, nl);
+  v->match_depth = (__u8)dw_match_zones(env, sc, nl);
   v->reason = v->match_depth ? DW_R_ALLOWED : DW_R_NOT_AUTH;
   return v->reason;
 }
@@ -358,12 +383,12 @@ static __always_inline int dw_classify_udp53(struct dw_env *env, const struct dw
 /* Both stages: classifies one frame, fills *v and returns v->reason. */
 static __always_inline int dw_classify(struct dw_env *env, const struct dw_pkt *pkt,
                                        const struct dw_config *cfg,
-                                       const struct dw_hash_key *key, struct dw_scratch *sc,
+                                       struct dw_scratch *sc,
                                        struct dw_verdict *v) {
   struct dw_l4 l4;
   int r = dw_classify_headers(pkt, v, &l4);
   if (r != DW_UDP53) return r;
-  return dw_classify_udp53(env, pkt, cfg, key, sc, v, &l4);
+  return dw_classify_udp53(env, pkt, cfg, sc, v, &l4);
 }
 
 #endif /* DW_VERDICT_H */

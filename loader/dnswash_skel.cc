@@ -3,7 +3,6 @@
 #include <bpf/bpf.h>
 #include <sys/random.h>
 
-#include <cstddef>
 #include <string>
 
 #include "error.h"
@@ -37,9 +36,6 @@ std::unique_ptr<DnswashSkel> DnswashSkel::load(const dw_hash_key *fixed_key) {
   return load(fixed_key, ReuseMaps{});
 }
 
-size_t DnswashSkel::rodata_key_offset() { return offsetof(dnswash_bpf::dnswash_bpf__rodata, dw_key); }
-size_t DnswashSkel::rodata_size() { return sizeof(dnswash_bpf::dnswash_bpf__rodata); }
-
 std::unique_ptr<DnswashSkel> DnswashSkel::load(const dw_hash_key *fixed_key,
                                                const ReuseMaps &reuse) {
   dw_hash_key key{};
@@ -50,13 +46,16 @@ std::unique_ptr<DnswashSkel> DnswashSkel::load(const dw_hash_key *fixed_key,
   }
   dnswash_bpf *s = dnswash_bpf__open();
   if (!s) throw Error(errno_text("opening the dnswash BPF object", errno));
-  // rodata is writable until load, then frozen: the key cannot change under the zone map.
-  s->rodata->dw_key.k0 = key.k0;
-  s->rodata->dw_key.k1 = key.k1;
+  // One counters-and-scratch row per possible CPU (bpf_get_smp_processor_id() indexes it).
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0 || bpf_map__set_max_entries(s->maps.dw_cpu, uint32_t(ncpu)) != 0) {
+    dnswash_bpf__destroy(s);
+    throw Error(errno_text("sizing the per-CPU rows", ncpu <= 0 ? ncpu : errno));
+  }
   const std::pair<bpf_map *, int> shared[] = {{s->maps.dw_zones, reuse.zones},
                                               {s->maps.dw_bans, reuse.bans},
                                               {s->maps.dw_config_map, reuse.config},
-                                              {s->maps.dw_counters, reuse.counters}};
+                                              {s->maps.dw_cpu, reuse.counters}};
   for (auto [map, fd] : shared) {
     if (fd < 0) continue;
     std::string name = bpf_map__name(map);
@@ -82,6 +81,6 @@ int DnswashSkel::prog_fd() const { return bpf_program__fd(skel_->progs.dnswash_x
 int DnswashSkel::zones_fd() const { return bpf_map__fd(skel_->maps.dw_zones); }
 int DnswashSkel::bans_fd() const { return bpf_map__fd(skel_->maps.dw_bans); }
 int DnswashSkel::config_fd() const { return bpf_map__fd(skel_->maps.dw_config_map); }
-int DnswashSkel::counters_fd() const { return bpf_map__fd(skel_->maps.dw_counters); }
+int DnswashSkel::counters_fd() const { return bpf_map__fd(skel_->maps.dw_cpu); }
 
 }  // namespace dnswash

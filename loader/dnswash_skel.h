@@ -11,7 +11,8 @@
 namespace dnswash {
 
 // Maps of a running program to reuse instead of creating new ones (daemon restart: the new
-// program shares the old one's zones, bans, config and counters). -1 = create.
+// program shares the old one's zone set (with its key), bans, config and counter rows).
+// -1 = create.
 struct ReuseMaps {
   int zones = -1;
   int bans = -1;
@@ -21,18 +22,15 @@ struct ReuseMaps {
 
 class DnswashSkel {
  public:
-  // Opens and loads the program. The SipHash key is drawn from getrandom() unless given
-  // (tests and benchmarks pass a fixed key to be reproducible). Throws Error on failure,
+  // Opens and loads the program. key() is a fresh SipHash key for a new zone set, drawn from
+  // getrandom() unless given (tests and benchmarks pass a fixed key to be reproducible); a
+  // ZoneTable that takes over a live set keeps that set's key instead. Throws Error on failure,
   // with libbpf's and the verifier's message.
   static std::unique_ptr<DnswashSkel> load(const dw_hash_key *fixed_key = nullptr);
   // The same, sharing the given maps. Each reused map must have exactly the layout this build
   // declares (type, key and value size, max_entries, flags); otherwise Error names the map and
   // what differs, and nothing is loaded.
   static std::unique_ptr<DnswashSkel> load(const dw_hash_key *fixed_key, const ReuseMaps &reuse);
-  // Where the SipHash key sits in the program's .rodata map value, and that value's size: the
-  // daemon reads the key of a running program from it on takeover.
-  static size_t rodata_key_offset();
-  static size_t rodata_size();
   ~DnswashSkel();
   DnswashSkel(const DnswashSkel &) = delete;
   DnswashSkel &operator=(const DnswashSkel &) = delete;
@@ -43,7 +41,7 @@ class DnswashSkel {
   int zones_fd() const;
   int bans_fd() const;
   int config_fd() const;
-  int counters_fd() const;
+  int counters_fd() const;  // dw_cpu: per-CPU rows of counters (and scratch)
 
  private:
   explicit DnswashSkel(dnswash_bpf *s, const dw_hash_key &k) : skel_(s), key_(k) {}

@@ -22,7 +22,7 @@ class NfqueueFilter {
  public:
   // Installs the netfilter rules (nft where the kernel has the queue expression, else
   // iptables/ip6tables), binds the queues and starts one thread per queue. `maps` are the
-  // loaded (not attached) program's maps; `counters_fd` its dw_counters map, which this adds
+  // loaded (not attached) program's maps; `counters_fd` its counters map (DnswashSkel::counters_fd(), add with add_counters()), which this adds
   // to so `dnswashctl stats` reads the same counters in every mode. Throws Error (with the
   // failing command's stderr) and leaves no rule behind on failure.
   NfqueueFilter(const NfqueueOptions &opt, const LiveMaps &maps, int counters_fd);

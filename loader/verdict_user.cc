@@ -33,9 +33,9 @@ static inline __u64 dw_env_now(dw_env *) {
   clock_gettime(CLOCK_BOOTTIME, &ts);
   return __u64(ts.tv_sec) * 1000000000ULL + __u64(ts.tv_nsec);
 }
-static inline void *dw_env_zone_set(dw_env *e) { return e->eng; }
-static inline int dw_env_zone_has(dw_env *e, void *, __u64 key) {
-  return e->eng->zone_has(key) ? 1 : 0;
+static inline void *dw_env_zone_set(dw_env *e) { return e->eng->zone_set(); }
+static inline const dw_zone_bucket *dw_env_zone_bucket(dw_env *e, void *, __u32 idx) {
+  return e->eng->zone_element(idx);
 }
 
 #include "dw_verdict.h"
@@ -46,17 +46,24 @@ VerdictEngine::~VerdictEngine() {
   if (inner_fd_ >= 0) close(inner_fd_);
 }
 
-bool VerdictEngine::zone_has(uint64_t digest) {
+void *VerdictEngine::zone_set() {
   uint32_t slot = 0, id = 0;
-  if (bpf_map_lookup_elem(maps_.zones_fd, &slot, &id) != 0) return false;  // no set installed
+  if (bpf_map_lookup_elem(maps_.zones_fd, &slot, &id) != 0) return nullptr;  // none installed
   if (id != inner_id_ || inner_fd_ < 0) {
     if (inner_fd_ >= 0) close(inner_fd_);
     inner_fd_ = bpf_map_get_fd_by_id(id);
     inner_id_ = id;
-    if (inner_fd_ < 0) return false;
+    if (inner_fd_ < 0) return nullptr;
   }
-  dw_zone_val v;
-  return bpf_map_lookup_elem(inner_fd_, &digest, &v) == 0;
+  return this;
+}
+
+const dw_zone_bucket *VerdictEngine::zone_element(uint32_t idx) {
+  // The header is read before any bucket and copied out by the matcher; a bucket is done with
+  // before the next one is read: two buffers suffice.
+  dw_zone_bucket *buf = idx == 0 ? &hdr_buf_ : &bucket_buf_;
+  if (bpf_map_lookup_elem(inner_fd_, &idx, buf) != 0) return nullptr;
+  return buf;
 }
 
 UserVerdict VerdictEngine::classify_frame(const uint8_t *frame, size_t len) {
@@ -69,7 +76,7 @@ UserVerdict VerdictEngine::classify_frame(const uint8_t *frame, size_t len) {
   std::memset(&sc, 0, sizeof sc);
   dw_verdict v;
   std::memset(&v, 0, sizeof v);
-  int r = dw_classify(&env, &pkt, &cfg, &maps_.key, &sc, &v);
+  int r = dw_classify(&env, &pkt, &cfg, &sc, &v);
   UserVerdict u;
   u.reason = r;
   u.family = v.family;

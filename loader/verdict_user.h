@@ -18,7 +18,6 @@ struct LiveMaps {
   int zones_fd = -1;   // dw_zones (outer array of maps)
   int bans_fd = -1;    // dw_bans
   int config_fd = -1;  // dw_config_map
-  dw_hash_key key{};   // the program's SipHash key (its .rodata)
 };
 
 struct UserVerdict {
@@ -45,13 +44,17 @@ class VerdictEngine {
   // frame offsets, i.e. 14 more than in `packet`).
   UserVerdict classify_ip(const uint8_t *packet, size_t len);
 
-  // Is this 64-bit suffix digest in the live zone set? (the hook dw_verdict.h calls)
-  bool zone_has(uint64_t digest);
+  // dw_verdict.h's zone hooks: the live set (null if none) and one of its elements, read
+  // with bpf(2) into a buffer of this engine.
+  void *zone_set();
+  const dw_zone_bucket *zone_element(uint32_t idx);
 
  private:
   LiveMaps maps_;
   uint32_t inner_id_ = 0;
   int inner_fd_ = -1;
+  dw_zone_bucket hdr_buf_{};
+  dw_zone_bucket bucket_buf_{};
 
  public:
   ~VerdictEngine();

@@ -1,8 +1,14 @@
-// The kernel's zone set: keyed hashes of the served zone names in a hash map that sits in the
-// one slot of dw_zones (an array of maps), plus the depth summary in dw_config.
+// The kernel's zone set: tags of keyed hashes of the served zone names in a bucketized array
+// map (struct dw_zone_hdr + struct dw_zone_bucket, see bpf/dnswash_abi.h) that sits in the one
+// slot of dw_zones (an array of maps). ZoneTable keeps a mirror of the live set and changes it
+// in place as a diff, or rebuilds it off to the side and swaps it in when it must grow or
+// shrink.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "dns_name.h"
@@ -10,9 +16,9 @@
 
 namespace dnswash {
 
-// The map key of a zone: SipHash-1-3 of its root-first label encoding (bpf/dw_siphash.h),
-// computed by the same code the datapath runs.
-uint64_t zone_key(const dw_hash_key &key, const DnsName &zone);
+// SipHash-1-3 of a zone's root-first label encoding (bpf/dw_siphash.h), computed by the same
+// code the datapath runs. The map stores dw_zone_tag() of it.
+uint64_t zone_digest(const dw_hash_key &key, const DnsName &zone);
 
 struct DepthSummary {
   uint32_t max_depth = 0;
@@ -20,32 +26,84 @@ struct DepthSummary {
 };
 DepthSummary depth_summary(const std::vector<DnsName> &zones);
 
-// Slots to allocate for n zones: headroom so later diffs rarely need a rebuild.
-uint32_t zone_capacity_for(size_t n);
+// Buckets for n zones: a power of two near n/2 (two zones per 7-slot bucket on average, so an
+// overflow into the secondary bucket is rare), at least 8. 64 bytes per bucket: at most
+// 64 bytes of kernel memory per zone right after a (re)build, 128 before the table shrinks.
+uint32_t zone_buckets_for(size_t n);
+
+// Every map operation the table performs goes through this, so a test can record the exact
+// sequence and check what a packet would see after each single operation.
+class ZoneMapOps {
+ public:
+  virtual ~ZoneMapOps() = default;
+  // A new set of `elements` zeroed elements, not yet live. Returns a handle.
+  virtual int create(uint32_t elements) = 0;
+  // One element update (what a packet may observe between two calls).
+  virtual void write(int set, uint32_t idx, const dw_zone_bucket &b) = 0;
+  // Fills a new, not yet live set in one go (elements 0..n-1).
+  virtual void fill(int set, const std::vector<dw_zone_bucket> &elems) = 0;
+  // Makes `set` the live set (one update of dw_zones' slot).
+  virtual void install(int set) = 0;
+  virtual void release(int set) = 0;
+  // The live set's elements, if a set is installed (a restarted daemon takes it over); returns
+  // its handle, or -1 if none is live.
+  virtual int open_live(std::vector<dw_zone_bucket> *elems) = 0;
+};
+
+// The kernel implementation over dw_zones' fd.
+std::unique_ptr<ZoneMapOps> kernel_zone_ops(int zones_outer_fd);
 
 class ZoneTable {
  public:
-  ZoneTable(int zones_outer_fd, int config_fd, const dw_hash_key &key)
-      : outer_fd_(zones_outer_fd), config_fd_(config_fd), key_(key) {}
+  // Takes over the live set if one is installed (its zones and its key stay until the first
+  // apply(); the key then stays for good). `key` is for a set built from scratch.
+  ZoneTable(int zones_outer_fd, const dw_hash_key &key);
+  ZoneTable(std::unique_ptr<ZoneMapOps> ops, const dw_hash_key &key);
+  ~ZoneTable();
+  ZoneTable(const ZoneTable &) = delete;
+  ZoneTable &operator=(const ZoneTable &) = delete;
 
-  // Replaces the whole zone set at once. A new inner map is filled off to the side, the depth
-  // summary is widened to cover both the old and the new set, the new map is swapped in with
-  // one map update (each packet sees either the old or the new set, never a mix), and only then
-  // is the summary narrowed to the new set. The root zone is rejected: it would allow every
-  // name. Throws Error.
+  // Makes the live set equal to `zones`. In place when the table has room: the depth summary
+  // is widened first, new zones are added, gone zones removed, then the summary is narrowed,
+  // so a zone present before and after is never absent, not even for one packet. When the
+  // set must grow or shrink, a new set is built off to the side and swapped in with one
+  // update (each packet sees the old or the new set, never a mix). The root zone is rejected:
+  // it would allow every name. Throws Error; on failure the live set is a superset of the
+  // zones present both before and after.
+  void apply(const std::vector<DnsName> &zones);
+  // Always rebuilds and swaps (used at first load).
   void replace_all(const std::vector<DnsName> &zones);
 
-  // Makes the kernel set equal to `zones` (what the zone sync calls). Unchanged zones are never
-  // absent from the set at any moment. Throws Error.
-  void apply(const std::vector<DnsName> &zones) { replace_all(zones); }
-
-  // Keys of the live inner map (for tests and `zones list`).
-  std::vector<uint64_t> live_keys() const;
+  size_t size() const { return names_.size(); }
+  uint32_t buckets() const { return elems_.empty() ? 0 : uint32_t(elems_.size() - 1); }
+  uint64_t rebuilds() const { return rebuilds_; }
+  const dw_hash_key &key() const { return key_; }
+  // The zones in the live set, sorted (names known from the last apply; a taken-over set's
+  // zones show as their tags until then).
+  std::vector<std::string> names() const;
+  // Tags held by the live set, read back from the mirror (for tests).
+  std::vector<uint64_t> live_tags() const;
 
  private:
-  int outer_fd_;
-  int config_fd_;
+  struct Want {
+    uint64_t tag;
+    const DnsName *name;
+  };
+  std::vector<Want> want_of(const std::vector<DnsName> &zones) const;
+  void rebuild(const std::vector<Want> &want, const DepthSummary &sum);
+  void apply_in_place(const std::vector<Want> &want, const DepthSummary &sum);
+  bool insert_in_place(uint64_t tag);  // false: both buckets full
+  void remove_in_place(uint64_t tag);
+  dw_zone_hdr header() const;
+  void write_header(const dw_zone_hdr &h);
+
+  std::unique_ptr<ZoneMapOps> ops_;
   dw_hash_key key_;
+  int live_ = -1;
+  std::vector<dw_zone_bucket> elems_;                  // mirror of the live set
+  std::unordered_map<uint64_t, std::string> names_;    // tag -> presentation name
+  uint64_t rebuilds_ = 0;
+  bool dirty_ = false;  // a map update failed mid-diff: the mirror may be off, rebuild next
 };
 
 }  // namespace dnswash

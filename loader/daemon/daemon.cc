@@ -86,7 +86,7 @@ class Daemon {
   std::unique_ptr<DnswashSkel> skel_;
   std::unique_ptr<ZoneTable> table_;
   std::unique_ptr<ZoneSync> sync_;
-  std::vector<std::string> zone_names_;  // the kernel set after the last good apply, sorted
+  std::vector<std::string> zone_names_;  // cache of table_->names() for `zones`; empty = stale
   std::unique_ptr<NfqueueFilter> nfq_;
   UniqueFd link_;
   uint32_t link_id_ = 0;
@@ -141,17 +141,14 @@ void Daemon::start() {
   }
   load_program();
 
-  table_ = std::make_unique<ZoneTable>(skel_->zones_fd(), skel_->config_fd(), skel_->key());
+  // Takes over the live zone set and its key when the maps are shared.
+  table_ = std::make_unique<ZoneTable>(skel_->zones_fd(), skel_->key());
   ZoneSources src{opt_.named_conf, opt_.chroot, opt_.zones, opt_.zones_files};
   sync_ = std::make_unique<ZoneSync>(
       src,
       [this](const std::vector<DnsName> &zones) {
+        zone_names_.clear();  // the `zones` listing is rebuilt on the next request
         table_->apply(zones);
-        std::vector<std::string> names;
-        names.reserve(zones.size());
-        for (const auto &z : zones) names.push_back(z.to_text());
-        std::sort(names.begin(), names.end());
-        zone_names_ = std::move(names);
       },
       [this](bool port53) {
         set_config_flag(skel_->config_fd(), DW_CFG_ALLOW_RESPONSES, port53);
@@ -159,7 +156,7 @@ void Daemon::start() {
   set_config_flag(skel_->config_fd(), DW_CFG_DRY_RUN, opt_.dry_run);
   set_config_flag(skel_->config_fd(), DW_CFG_ALLOW_CHAOS, opt_.allow_chaos);
   sync_->initial_sync();
-  spdlog::info("zones loaded: {}", zone_names_.size());
+  spdlog::info("zones loaded: {}", table_->size());
 
   if (requested_ == Mode::kNfqueue) {
     start_nfqueue();
@@ -179,22 +176,22 @@ void Daemon::start() {
 
   write_state_file();
   std::string ready = "READY=1\nSTATUS=filtering " + opt_.iface + " (" + mode_name(mode_) +
-                      ", " + std::to_string(zone_names_.size()) + " zones)\nMAINPID=" +
+                      ", " + std::to_string(table_->size()) + " zones)\nMAINPID=" +
                       std::to_string(getpid()) + "\n";
   sd_notify(ready);
   spdlog::info("ready: {} mode {}, program id {}, link id {}, {} zones{}", opt_.iface,
-               mode_name(mode_), prog_id_of(skel_->prog_fd()), link_id_, zone_names_.size(),
+               mode_name(mode_), prog_id_of(skel_->prog_fd()), link_id_, table_->size(),
                opt_.dry_run ? ", dry-run" : "");
 }
 
 void Daemon::load_program() {
   if (prev_ && prev_->same_abi) {
     try {
-      skel_ = DnswashSkel::load(&prev_->key, ReuseMaps{prev_->zones.get(), prev_->bans.get(),
-                                                       prev_->config.get(), prev_->counters.get()});
+      skel_ = DnswashSkel::load(nullptr, ReuseMaps{prev_->zones.get(), prev_->bans.get(),
+                                                   prev_->config.get(), prev_->counters.get()});
       reuse_maps_ = true;
       spdlog::info("taking over the filter on {} (link id {}, program id {}): sharing its maps "
-                   "and zone key",
+                   "and zone set",
                    opt_.iface, prev_->link_info.id, prev_->link_info.prog_id);
       return;
     } catch (const Error &e) {
@@ -291,7 +288,7 @@ void Daemon::start_nfqueue() {
   no.iface = opt_.iface;
   no.queues = opt_.queues;
   no.fail_closed = opt_.fail_closed;
-  LiveMaps maps{skel_->zones_fd(), skel_->bans_fd(), skel_->config_fd(), skel_->key()};
+  LiveMaps maps{skel_->zones_fd(), skel_->bans_fd(), skel_->config_fd()};
   nfq_ = std::make_unique<NfqueueFilter>(no, maps, skel_->counters_fd());
   mode_ = Mode::kNfqueue;
   if (mode_reason_.empty()) mode_reason_ = "NFQUEUE mode requested";
@@ -409,7 +406,7 @@ json Daemon::status() const {
       {"dry_run", (cfg.flags & DW_CFG_DRY_RUN) != 0},
       {"allow_chaos", (cfg.flags & DW_CFG_ALLOW_CHAOS) != 0},
       {"allow_responses", (cfg.flags & DW_CFG_ALLOW_RESPONSES) != 0},
-      {"zones", zone_names_.size()},
+      {"zones", table_->size()},
       {"started_unix_ms", started_ms_},
       {"sync",
        {{"ok", ss.syncs_ok},
@@ -449,17 +446,18 @@ json Daemon::handle(const json &req, const Peer &peer) {
     return {{"ok", true}, {"flag", flag}, {"value", value}};
   }
   if (cmd == "zones") {
+    if (zone_names_.empty()) zone_names_ = table_->names();
     size_t offset = req.value("offset", size_t(0));
     size_t limit = req.value("limit", size_t(10000));
     json names = json::array();
-    for (size_t i = offset; i < zone_names_.size() && i - offset < limit; ++i)
+    for (size_t i = offset; i < table_->size() && i - offset < limit; ++i)
       names.push_back(zone_names_[i]);
-    return {{"ok", true}, {"total", zone_names_.size()}, {"offset", offset}, {"zones", names}};
+    return {{"ok", true}, {"total", table_->size()}, {"offset", offset}, {"zones", names}};
   }
   if (cmd == "resync") {
     need_admin();
     bool ok = sync_->resync("control request");
-    json r = {{"ok", ok}, {"zones", zone_names_.size()}};
+    json r = {{"ok", ok}, {"zones", table_->size()}};
     if (!ok) r["error"] = sync_->status().last_error;
     return r;
   }

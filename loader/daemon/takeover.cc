@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <vector>
 
@@ -83,30 +82,6 @@ std::vector<uint32_t> prog_map_ids(uint32_t prog_id) {
   return ids;
 }
 
-// The SipHash key of a running dnswash program, from its frozen .rodata map.
-dw_hash_key key_from_rodata(const std::vector<uint32_t> &map_ids) {
-  for (uint32_t id : map_ids) {
-    UniqueFd m(bpf_map_get_fd_by_id(id));
-    if (!m.valid()) continue;
-    bpf_map_info info{};
-    uint32_t len = sizeof info;
-    if (bpf_obj_get_info_by_fd(m.get(), &info, &len) != 0) continue;
-    std::string name = info.name;
-    if (name.size() < 7 || name.compare(name.size() - 7, 7, ".rodata") != 0) continue;
-    if (info.value_size != DnswashSkel::rodata_size())
-      throw Error("the running program's .rodata is " + std::to_string(info.value_size) +
-                  " bytes, this build's is " + std::to_string(DnswashSkel::rodata_size()));
-    std::vector<uint8_t> val(info.value_size);
-    uint32_t zero = 0;
-    if (bpf_map_lookup_elem(m.get(), &zero, val.data()) != 0)
-      throw Error(errno_text("reading the running program's .rodata", errno));
-    dw_hash_key k;
-    std::memcpy(&k, val.data() + DnswashSkel::rodata_key_offset(), sizeof k);
-    return k;
-  }
-  throw Error("the running program has no .rodata map: cannot recover its zone key");
-}
-
 int parse_abi_dir(const std::string &name) {
   if (name.rfind("abi-", 0) != 0 || name.size() == 4) return -1;
   for (size_t i = 4; i < name.size(); ++i)
@@ -167,18 +142,17 @@ std::optional<Previous> find_previous(const std::string &pin_dir, const std::str
   prev.bans = obj_get(prev.pins.bans());
   prev.config = obj_get(prev.pins.config());
   prev.counters = obj_get(prev.pins.counters());
-  // The pinned maps must be the ones the attached program uses, or the key we read from its
-  // .rodata would not match the zone map we are about to fill.
+  // The pinned maps must be the ones the attached program uses: sharing maps it does not read
+  // would fill a zone set no packet ever sees.
   auto ids = prog_map_ids(prev.link_info.prog_id);
   for (const auto &[fd, name] :
        {std::pair{prev.zones.get(), "dw_zones"}, std::pair{prev.bans.get(), "dw_bans"},
-        std::pair{prev.config.get(), "dw_config_map"}, std::pair{prev.counters.get(), "dw_counters"}}) {
+        std::pair{prev.config.get(), "dw_config_map"}, std::pair{prev.counters.get(), "dw_cpu"}}) {
     if (std::find(ids.begin(), ids.end(), map_id(fd)) == ids.end())
       throw Error("the pinned map " + prev.pins.dir + "/" + name +
                   " is not a map of the attached program id " +
                   std::to_string(prev.link_info.prog_id) + ": refusing to guess");
   }
-  prev.key = key_from_rodata(ids);
   return prev;
 }
 

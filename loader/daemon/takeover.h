@@ -1,15 +1,14 @@
 // Restart and upgrade without a window: a daemon pins its XDP link and maps under
 // <pin-dir>/<iface>/abi-<DW_ABI_VERSION>/; the next daemon finds them, loads its program
-// sharing those maps and the old SipHash key, and swaps it in with bpf_link_update. The link
-// (and with it the attachment and the driver's rings) never goes away.
+// sharing those maps, and swaps it in with bpf_link_update. The link (and with it the
+// attachment and the driver's rings) never goes away.
 //
-// Why reuse the old key rather than re-key and re-fill: the zone map stays valid for the old
-// and the new program at every instant, the bans and counters live on in the same maps, and
-// the new daemon's first sync goes through the same window-free ZoneTable::apply as any edit.
-// A new key would need a second, private zone map filled before the swap and would drop the
-// bans and counters. The key is read back from the running program's frozen .rodata map, which
-// only works when both builds lay out .rodata the same: the ABI version and the map layout
-// checks below guard that.
+// The zone keys stay valid because the new program keeps the old SipHash key rather than
+// re-keying: the key lives in the zone set's header (bpf/dnswash_abi.h, struct dw_zone_hdr),
+// so sharing dw_zones shares the key, and ZoneTable takes the live set over with its key. The
+// alternative, a fresh key and a re-filled private zone set swapped in with the program, would
+// also be window-free, but would hold two full sets in memory during every restart and would
+// not carry the bans and counters over; sharing the maps does both for free.
 //
 // Pins of another ABI version (or maps whose layout differs from this build's) are never
 // reused: by policy the daemon either refuses to start, or loads a fresh program with fresh
@@ -35,7 +34,7 @@ struct PinLayout {
   std::string zones() const { return dir + "/dw_zones"; }
   std::string bans() const { return dir + "/dw_bans"; }
   std::string config() const { return dir + "/dw_config_map"; }
-  std::string counters() const { return dir + "/dw_counters"; }
+  std::string counters() const { return dir + "/dw_cpu"; }
 };
 PinLayout pin_layout(const std::string &pin_dir, const std::string &iface, int abi = DW_ABI_VERSION);
 
@@ -49,10 +48,9 @@ struct Previous {
   UniqueFd link;
   LinkInfo link_info;
   XdpState xdp;  // what the interface runs now (the link's program)
-  // Same ABI version only: the maps to share and the running program's key.
+  // Same ABI version only: the maps to share (the zone set carries its key).
   bool same_abi = false;
   UniqueFd zones, bans, config, counters;
-  dw_hash_key key{};
   // Same ABI, but a map's layout differs (set by the daemon when loading with reuse fails).
   std::string incompatible;
 };

@@ -23,7 +23,10 @@ int RunResult::reason() const {
 Datapath::Datapath() {
   static const dw_hash_key kTestKey = {0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
   skel_ = DnswashSkel::load(&kTestKey);
+  zones_ = std::make_unique<ZoneTable>(skel_->zones_fd(), skel_->key());
 }
+
+Datapath::~Datapath() = default;
 
 void Datapath::set_zones(const std::vector<std::string> &zones) {
   std::vector<DnsName> names;
@@ -33,7 +36,7 @@ void Datapath::set_zones(const std::vector<std::string> &zones) {
     if (!n) throw Error("bad zone " + z + ": " + err);
     names.push_back(*n);
   }
-  ZoneTable(skel_->zones_fd(), skel_->config_fd(), skel_->key()).replace_all(names);
+  zones_->apply(names);
 }
 
 void Datapath::set_flag(uint32_t flag, bool on) { set_config_flag(skel_->config_fd(), flag, on); }

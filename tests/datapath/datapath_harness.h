@@ -10,6 +10,7 @@
 #include "counters.h"
 #include "dnswash_skel.h"
 #include "packet_builder.h"
+#include "zone_table.h"
 
 namespace dnswash::test {
 
@@ -23,15 +24,18 @@ struct RunResult {
 class Datapath {
  public:
   Datapath();
+  ~Datapath();
   void set_zones(const std::vector<std::string> &zones);
   void set_flag(uint32_t flag, bool on);
   void ban(const std::string &prefix, uint64_t expires_ns = 0);
   void unban(const std::string &prefix);
   RunResult run(const Bytes &frame);
   DnswashSkel &skel() { return *skel_; }
+  ZoneTable &zones() { return *zones_; }
 
  private:
   std::unique_ptr<DnswashSkel> skel_;
+  std::unique_ptr<ZoneTable> zones_;
 };
 
 std::string action_name(int action);

@@ -17,7 +17,7 @@ ip -n "$LAB_NS_S" -d link show dev "$LAB_IF" | grep -q "prog/xdp id $(lab_status
 want_attach=$([[ $MODE == native ]] && echo xdp || echo xdpgeneric)
 ip -n "$LAB_NS_S" link show dev "$LAB_IF" | grep -qw "$want_attach" ||
   lab_fail "not attached as $want_attach: $(ip -n "$LAB_NS_S" link show dev "$LAB_IF")"
-[[ -e $LAB_BPFFS/$LAB_IF/abi-1/link ]] || lab_fail "the link is not pinned"
+[[ -e $LAB_BPFFS/$LAB_IF/abi-$(lab_status abi)/link ]] || lab_fail "the link is not pinned"
 
 # dig itself: served names (at and below the zones, v4 and v6) answered; junk gets nothing.
 lab_expect_answered www.a.test

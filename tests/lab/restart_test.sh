@@ -12,6 +12,8 @@ lab_daemon_start --mode native --keep-on-exit
 link=$(lab_status link_id)
 prog1=$(lab_status prog_id)
 zones_map=$(lab_status maps.zones)
+abi=$(lab_status abi)
+old_abi=$((abi - 1))
 allowed0=$(lab_counter allowed)
 notauth0=$(lab_counter not-authoritative)
 extra_allowed=0 extra_junk=0 # probes outside the stream, counted by the filter too
@@ -26,7 +28,7 @@ lab_daemon_stop TERM
 ((LAB_DAEMON_RC == 0)) || lab_fail "exit $LAB_DAEMON_RC on SIGTERM with --keep-on-exit"
 ip -n "$LAB_NS_S" -d link show dev "$LAB_IF" | grep -q "prog/xdp id $prog1" ||
   lab_fail "the filter was not left attached"
-[[ -e $LAB_BPFFS/$LAB_IF/abi-1/link ]] || lab_fail "the link pin is gone"
+[[ -e $LAB_BPFFS/$LAB_IF/abi-$abi/link ]] || lab_fail "the link pin is gone"
 lab_s grep -q '@dnswash/' /proc/net/unix && lab_fail "the control socket outlived the daemon"
 lab_probe junk.example && lab_fail "junk answered while no daemon ran"
 lab_probe www.b.test || lab_fail "served name dropped while no daemon ran"
@@ -62,21 +64,21 @@ d_notauth=$(($(lab_counter not-authoritative) - notauth0 - extra_junk))
 
 # 3. Pins from another map ABI version are never reused silently: refused on request...
 lab_daemon_stop USR2
-mv "$LAB_BPFFS/$LAB_IF/abi-1" "$LAB_BPFFS/$LAB_IF/abi-0" # what an older dnswashd would have left
+mv "$LAB_BPFFS/$LAB_IF/abi-$abi" "$LAB_BPFFS/$LAB_IF/abi-$old_abi" # what an older dnswashd would have left
 lab_daemon_run --iface "$LAB_IF" --named-conf "$LAB_NAMED_CONF" --pin-dir "$LAB_BPFFS" \
   --on-abi-mismatch refuse
 ((LAB_RC == 1)) || lab_fail "refuse: exit $LAB_RC: $LAB_OUT"
-grep -q "map ABI version 0 (this dnswashd uses 1)" <<<"$LAB_OUT" || lab_fail "refuse message: $LAB_OUT"
-[[ -e $LAB_BPFFS/$LAB_IF/abi-0/link ]] || lab_fail "refusing must leave the old pins alone"
+grep -q "map ABI version $old_abi (this dnswashd uses $abi)" <<<"$LAB_OUT" || lab_fail "refuse message: $LAB_OUT"
+[[ -e $LAB_BPFFS/$LAB_IF/abi-$old_abi/link ]] || lab_fail "refusing must leave the old pins alone"
 lab_probe junk.example && lab_fail "junk answered after a refused start"
 # ... or replaced (the default): fresh maps, but still swapped into the same link.
 lab_stream_start "www.a.test,b.test" "junk.example"
 lab_daemon_start
 [[ $(lab_status link_id) == "$link" ]] || lab_fail "link id changed on an ABI replace"
 [[ $(lab_status maps.zones) != "$zones_map" ]] || lab_fail "maps of another ABI were reused"
-[[ -e $LAB_BPFFS/$LAB_IF/abi-1/link && ! -e $LAB_BPFFS/$LAB_IF/abi-0 ]] ||
-  lab_fail "pins not moved to abi-1: $(find "$LAB_BPFFS/$LAB_IF")"
-grep -q "map ABI version 0.*replacing it" "$LAB_DAEMON_LOG" || lab_fail "no warning for the ABI replace"
+[[ -e $LAB_BPFFS/$LAB_IF/abi-$abi/link && ! -e $LAB_BPFFS/$LAB_IF/abi-$old_abi ]] ||
+  lab_fail "pins not moved to abi-$abi: $(find "$LAB_BPFFS/$LAB_IF")"
+grep -q "map ABI version $old_abi.*replacing it" "$LAB_DAEMON_LOG" || lab_fail "no warning for the ABI replace"
 lab_wait_until 20 "the fresh maps count" counted_at_least 20
 lab_stream_stop
 r=$LAB_STREAM_REPORT
