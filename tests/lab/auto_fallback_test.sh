@@ -20,9 +20,20 @@ pin-dir = "$LAB_BPFFS"
 state-dir = "$LAB_STATE_DIR"
 allow-chaos = true
 EOF2
-ip netns exec "$LAB_NS_S" "$DNSWASHD" --config "$LAB_DIR/dnswashd.conf" >>"$LAB_DAEMON_LOG" 2>&1 &
+# Started the way systemd's Type=notify starts it: READY=1 must arrive on $NOTIFY_SOCKET.
+"$LAB_CTL" --notify-listen "$LAB_DIR/notify.sock" >"$LAB_DIR/notify.out" &
+notify_pid=$!
+LAB_BG_PIDS+=("$notify_pid")
+lab_wait_until 10 "the notify socket" test -S "$LAB_DIR/notify.sock"
+NOTIFY_SOCKET=$LAB_DIR/notify.sock ip netns exec "$LAB_NS_S" "$DNSWASHD" \
+  --config "$LAB_DIR/dnswashd.conf" >>"$LAB_DAEMON_LOG" 2>&1 &
 LAB_DAEMON_PID=$!
-lab_wait_until 30 "dnswashd on dw0 ready" lab_ctl '{"cmd":"status"}'
+lab_wait_pid_gone "$notify_pid" 30 || lab_fail "no READY=1 from dnswashd within 30 s"
+wait "$notify_pid" || lab_fail "the notify listener failed"
+grep -q '^READY=1$' "$LAB_DIR/notify.out" || lab_fail "notify: $(cat "$LAB_DIR/notify.out")"
+grep -q '^STATUS=filtering dw0 (generic, 2 zones)$' "$LAB_DIR/notify.out" ||
+  lab_fail "notify STATUS: $(cat "$LAB_DIR/notify.out")"
+lab_ctl '{"cmd":"status"}' >/dev/null || lab_fail "READY=1 sent, but the control socket does not answer"
 [[ $(lab_status mode) == generic ]] || lab_fail "auto on a bridge gave mode $(lab_status mode)"
 [[ $(lab_status zones) == 2 ]] || lab_fail "zones from the config file: $(lab_status zones)"
 [[ $(lab_status allow_chaos) == true ]] || lab_fail "allow-chaos from the config file not applied"
