@@ -73,6 +73,12 @@ lab_ctl '{"cmd":"set-flag","flag":"allow-chaos","value":true}' >/dev/null
 chaos || lab_fail "CHAOS query dropped with allow-chaos on"
 lab_ctl '{"cmd":"set-flag","flag":"nonsense","value":true}' >/dev/null &&
   lab_fail "an unknown flag was accepted"
+# Anyone may read, only root may switch (SO_PEERCRED).
+as_nobody() { lab_s setpriv --reuid=65534 --regid=65534 --clear-groups "$LAB_CTL" --iface "$LAB_IF" "$@"; }
+as_nobody '{"cmd":"status"}' >/dev/null || lab_fail "status refused to a non-root reader"
+out=$(as_nobody '{"cmd":"set-flag","flag":"dry-run","value":true}') && lab_fail "nobody switched dry-run"
+[[ $out == *"only root"* ]] || lab_fail "non-root set-flag: $out"
+[[ $(lab_status dry_run) == false ]] || lab_fail "dry-run changed by a non-root request"
 zones=$(lab_ctl '{"cmd":"zones"}')
 [[ $zones == *'"a.test","b.test","sub.c.test"'* ]] || lab_fail "zones listing: $zones"
 
