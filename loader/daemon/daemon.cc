@@ -153,10 +153,12 @@ void Daemon::start() {
       [this](bool port53) {
         set_config_flag(skel_->config_fd(), DW_CFG_ALLOW_RESPONSES, port53);
       });
-  set_config_flag(skel_->config_fd(), DW_CFG_DRY_RUN, opt_.dry_run);
-  set_config_flag(skel_->config_fd(), DW_CFG_ALLOW_CHAOS, opt_.allow_chaos);
   sync_->initial_sync();
   spdlog::info("zones loaded: {}", table_->size());
+  // Only now, with the zones in place: a start that fails before this point must not change
+  // the switches of a filter it shares with the previous daemon.
+  set_config_flag(skel_->config_fd(), DW_CFG_DRY_RUN, opt_.dry_run);
+  set_config_flag(skel_->config_fd(), DW_CFG_ALLOW_CHAOS, opt_.allow_chaos);
 
   if (requested_ == Mode::kNfqueue) {
     start_nfqueue();

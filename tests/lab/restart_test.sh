@@ -47,6 +47,18 @@ lab_wait_until 20 "the stream is counted by the new program" counted_at_least $(
 # 2. SIGUSR2: hand-over exit (code 75) whatever --keep-on-exit says.
 lab_daemon_stop USR2
 ((LAB_DAEMON_RC == 75)) || lab_fail "exit $LAB_DAEMON_RC on SIGUSR2, wanted 75"
+# A successor that cannot start (broken named.conf, and --dry-run it never gets to apply)
+# changes nothing: the filter left behind keeps filtering with its zones.
+printf 'zone "a.test" { type primary file "a.test.zone"; };\n' >"$LAB_DIR/broken.conf"
+lab_daemon_run --iface "$LAB_IF" --named-conf "$LAB_DIR/broken.conf" --pin-dir "$LAB_BPFFS" --dry-run
+((LAB_RC == 1)) || lab_fail "a broken named.conf on takeover: exit $LAB_RC: $LAB_OUT"
+grep -q "broken.conf:1:" <<<"$LAB_OUT" || lab_fail "broken named.conf message: $LAB_OUT"
+ip -n "$LAB_NS_S" -d link show dev "$LAB_IF" | grep -q "prog/xdp id $prog2" ||
+  lab_fail "a failed successor changed the attached program"
+[[ -e $LAB_BPFFS/$LAB_IF/abi-$abi/link ]] || lab_fail "a failed successor removed the pins"
+lab_probe junk.example && lab_fail "junk answered after a failed successor (dry-run leaked?)"
+((extra_junk += 1))
+
 lab_daemon_start --mode native
 [[ $(lab_status link_id) == "$link" ]] || lab_fail "link id changed after SIGUSR2"
 lab_wait_until 20 "the stream is counted again" counted_at_least $(($(lab_counter allowed) + 50))
