@@ -62,10 +62,10 @@ grep -q 'status: NOERROR' <<<"$out" || lab_fail "TCP/53 served query: $out"
 dry0=$(lab_counter dry-run-passed)
 lab_ctl '{"cmd":"set-flag","flag":"dry-run","value":true}' >/dev/null
 [[ $(lab_status dry_run) == true ]] || lab_fail "dry-run did not switch on"
-lab_probe junk.example || lab_fail "dry-run on, but junk still dropped"
+lab_passes junk.example || lab_fail "dry-run on, but junk still dropped"
 (($(lab_counter dry-run-passed) == dry0 + 1)) || lab_fail "dry-run-passed not counted"
 lab_ctl '{"cmd":"set-flag","flag":"dry-run","value":false}' >/dev/null
-lab_probe junk.example && lab_fail "dry-run off, but junk answered"
+lab_dropped junk.example || lab_fail "dry-run off, but junk answered"
 # allow-chaos: version.bind CH TXT passes only when switched on.
 chaos() { lab_c dig +time=1 +tries=1 @"$LAB_S4" version.bind CH TXT >/dev/null 2>&1; }
 chaos && lab_fail "CHAOS query passed without allow-chaos"

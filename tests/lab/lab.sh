@@ -213,8 +213,13 @@ lab_ctl() { lab_s "$LAB_CTL" --iface "$LAB_IF" "$@"; }
 lab_status() { lab_ctl --field "$1" '{"cmd":"status"}'; }
 lab_counter() { lab_ctl --field "counters.$1" '{"cmd":"counters"}'; }
 
-# lab_probe NAME [SERVER]: one query from the client; 0 if any answer came back.
-lab_probe() { lab_c "$DWQ" probe "${2:-$LAB_S4}" "$1" --timeout-ms "${LAB_PROBE_MS:-400}" >/dev/null; }
+# lab_passes / lab_dropped NAME [SERVER]: one query from the client; any answer (REFUSED
+# included) means the filter let it through. A pass waits long (a loaded machine may answer
+# slowly, and a pass is confirmed by the answer), a drop is judged after a shorter silence (a
+# lab named answers in milliseconds).
+lab_probe() { lab_c "$DWQ" probe "${3:-$LAB_S4}" "$2" --timeout-ms "$1" >/dev/null; }
+lab_passes() { lab_probe "${LAB_PASS_MS:-1500}" "$@"; }
+lab_dropped() { ! lab_probe "${LAB_DROP_MS:-400}" "$@"; }
 
 # lab_expect_answered / lab_expect_dropped NAME [SERVER] with dig itself: an answer (any rcode)
 # vs. no answer at all (dig exit code 9: "no servers could be reached").

@@ -11,9 +11,9 @@ source "$(dirname "$0")/lab.sh"
 lab_setup
 lab_named_start keep.test gone.test
 lab_daemon_start --mode native
-LAB_PROBE_MS=200
-passes() { lab_probe "$1"; }
-dropped() { ! lab_probe "$1"; }
+LAB_DROP_MS=300
+passes() { lab_passes "$1"; }
+dropped() { lab_dropped "$1"; }
 now_ms() { date +%s%3N; }
 sync_ok() { lab_status sync.ok; }
 sync_failed() { lab_status sync.failed; }

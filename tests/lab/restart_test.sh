@@ -30,8 +30,8 @@ ip -n "$LAB_NS_S" -d link show dev "$LAB_IF" | grep -q "prog/xdp id $prog1" ||
   lab_fail "the filter was not left attached"
 [[ -e $LAB_BPFFS/$LAB_IF/abi-$abi/link ]] || lab_fail "the link pin is gone"
 lab_s grep -q '@dnswash/' /proc/net/unix && lab_fail "the control socket outlived the daemon"
-lab_probe junk.example && lab_fail "junk answered while no daemon ran"
-lab_probe www.b.test || lab_fail "served name dropped while no daemon ran"
+lab_dropped junk.example || lab_fail "junk answered while no daemon ran"
+lab_passes www.b.test || lab_fail "served name dropped while no daemon ran"
 ((extra_junk += 1, extra_allowed += 1))
 
 lab_daemon_start --mode native
@@ -56,7 +56,7 @@ grep -q "broken.conf:1:" <<<"$LAB_OUT" || lab_fail "broken named.conf message: $
 ip -n "$LAB_NS_S" -d link show dev "$LAB_IF" | grep -q "prog/xdp id $prog2" ||
   lab_fail "a failed successor changed the attached program"
 [[ -e $LAB_BPFFS/$LAB_IF/abi-$abi/link ]] || lab_fail "a failed successor removed the pins"
-lab_probe junk.example && lab_fail "junk answered after a failed successor (dry-run leaked?)"
+lab_dropped junk.example || lab_fail "junk answered after a failed successor (dry-run leaked?)"
 ((extra_junk += 1))
 
 lab_daemon_start --mode native
@@ -82,7 +82,7 @@ lab_daemon_run --iface "$LAB_IF" --named-conf "$LAB_NAMED_CONF" --pin-dir "$LAB_
 ((LAB_RC == 1)) || lab_fail "refuse: exit $LAB_RC: $LAB_OUT"
 grep -q "map ABI version $old_abi (this dnswashd uses $abi)" <<<"$LAB_OUT" || lab_fail "refuse message: $LAB_OUT"
 [[ -e $LAB_BPFFS/$LAB_IF/abi-$old_abi/link ]] || lab_fail "refusing must leave the old pins alone"
-lab_probe junk.example && lab_fail "junk answered after a refused start"
+lab_dropped junk.example || lab_fail "junk answered after a refused start"
 # ... or replaced (the default): fresh maps, but still swapped into the same link.
 lab_stream_start "www.a.test,b.test" "junk.example"
 lab_daemon_start
