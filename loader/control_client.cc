@@ -19,13 +19,14 @@ namespace {
 constexpr const char *kPrefix = "dnswash/";
 }
 
-std::string control_socket_name(const std::string &iface) { return kPrefix + iface; }
+std::string control_socket_name(const std::string &iface) {
+  return kPrefix + iface;
+}
 
 socklen_t abstract_address(const std::string &name, sockaddr_un &addr) {
   addr = {};
   addr.sun_family = AF_UNIX;
-  if (name.size() + 1 > sizeof addr.sun_path)
-    throw Error("control socket name too long: @" + name);
+  if (name.size() + 1 > sizeof addr.sun_path) throw Error("control socket name too long: @" + name);
   addr.sun_path[0] = '\0';
   std::memcpy(addr.sun_path + 1, name.data(), name.size());
   return socklen_t(offsetof(sockaddr_un, sun_path) + 1 + name.size());
@@ -58,8 +59,9 @@ std::string resolve_filter(const std::string &iface) {
   auto all = list_filters();
   if (all.size() == 1) return all[0];
   if (all.empty())
-    throw Error("no dnswashd runs in this network namespace (no @dnswash/* control socket); "
-                "start one, or run this inside the daemon's namespace (ip netns exec NS ...)");
+    throw Error(
+        "no dnswashd runs in this network namespace (no @dnswash/* control socket); "
+        "start one, or run this inside the daemon's namespace (ip netns exec NS ...)");
   std::string names;
   for (const auto &n : all) names += (names.empty() ? "" : ", ") + n;
   throw Error("several dnswashd run in this network namespace (" + names +

@@ -17,8 +17,8 @@ Mode parse_mode(const std::string &s);  // throws Error
 struct XdpAttempt {
   bool ok = false;
   UniqueFd link;
-  int err = 0;             // errno of the failed bpf_link_create
-  std::string kernel_msg;  // the kernel's extack message, verbatim ("" if it gave none)
+  int err = 0;                   // errno of the failed bpf_link_create
+  std::string kernel_msg;        // the kernel's extack message, verbatim ("" if it gave none)
   std::string describe() const;  // "Operation not supported (kernel: ...)"
 };
 
@@ -31,8 +31,8 @@ XdpAttempt attach_xdp_link(int prog_fd, int ifindex, bool native);
 
 // What is attached to the interface now (bpf_xdp_query).
 struct XdpState {
-  uint32_t prog_id = 0;       // 0 = nothing attached
-  uint8_t attach_mode = 0;    // XDP_ATTACHED_*
+  uint32_t prog_id = 0;     // 0 = nothing attached
+  uint8_t attach_mode = 0;  // XDP_ATTACHED_*
   std::string prog_name;
 };
 XdpState query_xdp(int ifindex);

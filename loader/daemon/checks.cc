@@ -51,11 +51,13 @@ void check_kernel_bpf() {
   int err = rc < 0 ? errno : 0;
   if (rc >= 0) close(int(rc));
   if (err == ENOSYS)
-    throw Error("this kernel has no bpf() system call (built without CONFIG_BPF_SYSCALL): "
-                "dnswashd needs a kernel with BPF and XDP (Debian 12's 6.1 has both)");
+    throw Error(
+        "this kernel has no bpf() system call (built without CONFIG_BPF_SYSCALL): "
+        "dnswashd needs a kernel with BPF and XDP (Debian 12's 6.1 has both)");
   if (err == EPERM)
-    throw Error("the bpf() system call is not permitted here (seccomp, a container, or "
-                "kernel lockdown): dnswashd must run where it may load BPF programs");
+    throw Error(
+        "the bpf() system call is not permitted here (seccomp, a container, or "
+        "kernel lockdown): dnswashd must run where it may load BPF programs");
   int xdp = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_XDP, nullptr);
   if (xdp != 1)
     throw Error("this kernel cannot load XDP programs (" +

@@ -150,9 +150,7 @@ void Daemon::start() {
         zone_names_.clear();  // the `zones` listing is rebuilt on the next request
         table_->apply(zones);
       },
-      [this](bool port53) {
-        set_config_flag(skel_->config_fd(), DW_CFG_ALLOW_RESPONSES, port53);
-      });
+      [this](bool port53) { set_config_flag(skel_->config_fd(), DW_CFG_ALLOW_RESPONSES, port53); });
   sync_->initial_sync();
   spdlog::info("zones loaded: {}", table_->size());
   // Only now, with the zones in place: a start that fails before this point must not change
@@ -177,9 +175,9 @@ void Daemon::start() {
   }
 
   write_state_file();
-  std::string ready = "READY=1\nSTATUS=filtering " + opt_.iface + " (" + mode_name(mode_) +
-                      ", " + std::to_string(table_->size()) + " zones)\nMAINPID=" +
-                      std::to_string(getpid()) + "\n";
+  std::string ready = "READY=1\nSTATUS=filtering " + opt_.iface + " (" + mode_name(mode_) + ", " +
+                      std::to_string(table_->size()) +
+                      " zones)\nMAINPID=" + std::to_string(getpid()) + "\n";
   sd_notify(ready);
   spdlog::info("ready: {} mode {}, program id {}, link id {}, {} zones{}", opt_.iface,
                mode_name(mode_), prog_id_of(skel_->prog_fd()), link_id_, table_->size(),
@@ -192,9 +190,10 @@ void Daemon::load_program() {
       skel_ = DnswashSkel::load(nullptr, ReuseMaps{prev_->zones.get(), prev_->bans.get(),
                                                    prev_->config.get(), prev_->counters.get()});
       reuse_maps_ = true;
-      spdlog::info("taking over the filter on {} (link id {}, program id {}): sharing its maps "
-                   "and zone set",
-                   opt_.iface, prev_->link_info.id, prev_->link_info.prog_id);
+      spdlog::info(
+          "taking over the filter on {} (link id {}, program id {}): sharing its maps "
+          "and zone set",
+          opt_.iface, prev_->link_info.id, prev_->link_info.prog_id);
       return;
     } catch (const Error &e) {
       prev_->incompatible = e.what();
@@ -209,9 +208,10 @@ void Daemon::load_program() {
       throw Error("the filter pinned in " + prev_->pins.dir + " cannot be taken over: " + why +
                   ". Stop it first (run the old dnswashd without --keep-on-exit), or start with "
                   "--on-abi-mismatch=replace to swap in a fresh program and maps");
-    spdlog::warn("the filter pinned in {} cannot be reused: {}; replacing it with a fresh "
-                 "program and maps in the same link (no window; counters and bans start over)",
-                 prev_->pins.dir, why);
+    spdlog::warn(
+        "the filter pinned in {} cannot be reused: {}; replacing it with a fresh "
+        "program and maps in the same link (no window; counters and bans start over)",
+        prev_->pins.dir, why);
   }
   skel_ = DnswashSkel::load(nullptr);
 }
@@ -220,22 +220,24 @@ void Daemon::take_over() {
   Previous &p = *prev_;
   UniqueFd old_prog(bpf_prog_get_fd_by_id(p.link_info.prog_id));
   if (!old_prog.valid())
-    throw Error(errno_text("opening the running program id " + std::to_string(p.link_info.prog_id),
-                           errno));
+    throw Error(
+        errno_text("opening the running program id " + std::to_string(p.link_info.prog_id), errno));
   // BPF_F_REPLACE: swap only if the link still runs the program we inspected.
-  LIBBPF_OPTS(bpf_link_update_opts, uopts, .flags = BPF_F_REPLACE, .old_prog_fd = uint32_t(old_prog.get()));
+  LIBBPF_OPTS(bpf_link_update_opts, uopts, .flags = BPF_F_REPLACE,
+              .old_prog_fd = uint32_t(old_prog.get()));
   if (bpf_link_update(p.link.get(), skel_->prog_fd(), &uopts) != 0)
-    throw Error(errno_text("swapping the new program into link id " + std::to_string(p.link_info.id),
-                           errno));
+    throw Error(errno_text(
+        "swapping the new program into link id " + std::to_string(p.link_info.id), errno));
   link_ = std::move(p.link);
   link_id_ = p.link_info.id;
   took_over_ = true;
   mode_ = mode_of_attach(p.xdp.attach_mode);
   mode_reason_ = "took over link id " + std::to_string(link_id_) + " from the previous dnswashd";
   if (requested_ != Mode::kAuto && requested_ != mode_)
-    spdlog::warn("--mode {} requested, but the filter taken over runs in {} mode; a restart "
-                 "keeps the link, so stop (without --keep-on-exit) and start to change mode",
-                 mode_name(requested_), mode_name(mode_));
+    spdlog::warn(
+        "--mode {} requested, but the filter taken over runs in {} mode; a restart "
+        "keeps the link, so stop (without --keep-on-exit) and start to change mode",
+        mode_name(requested_), mode_name(mode_));
   spdlog::info("took over link id {}: program id {} replaced by {}", link_id_, p.link_info.prog_id,
                prog_id_of(skel_->prog_fd()));
   pin_state(pins_, link_.get(), *skel_);
@@ -247,12 +249,14 @@ void Daemon::take_over() {
 void Daemon::attach_fresh() {
   XdpState now = query_xdp(ifindex_);
   if (now.prog_id)
-    throw Error("an XDP program (id " + std::to_string(now.prog_id) + ", name '" + now.prog_name +
-                "') is already attached to " + opt_.iface +
-                (opt_.pin_dir.empty() ? "" : " and no dnswashd state is pinned in " + opt_.pin_dir) +
-                ": dnswashd does not replace it. If it is a dnswashd filter pinned elsewhere, "
-                "start with that --pin-dir; otherwise remove it (`bpftool link detach id N` for "
-                "a link, `ip link set dev " + opt_.iface + " xdp off` otherwise)");
+    throw Error(
+        "an XDP program (id " + std::to_string(now.prog_id) + ", name '" + now.prog_name +
+        "') is already attached to " + opt_.iface +
+        (opt_.pin_dir.empty() ? "" : " and no dnswashd state is pinned in " + opt_.pin_dir) +
+        ": dnswashd does not replace it. If it is a dnswashd filter pinned elsewhere, "
+        "start with that --pin-dir; otherwise remove it (`bpftool link detach id N` for "
+        "a link, `ip link set dev " +
+        opt_.iface + " xdp off` otherwise)");
   std::vector<Mode> order;
   if (requested_ == Mode::kAuto)
     order = {Mode::kNative, Mode::kGeneric, Mode::kNfqueue};
@@ -278,9 +282,11 @@ void Daemon::attach_fresh() {
       }
       return;
     }
-    std::string msg = std::string(mode_name(m)) + " XDP on " + opt_.iface + " failed: " + a.describe();
+    std::string msg =
+        std::string(mode_name(m)) + " XDP on " + opt_.iface + " failed: " + a.describe();
     if (requested_ != Mode::kAuto) throw Error(msg);
-    spdlog::warn("{}; {}", msg, m == Mode::kNative ? "trying generic XDP" : "falling back to NFQUEUE");
+    spdlog::warn("{}; {}", msg,
+                 m == Mode::kNative ? "trying generic XDP" : "falling back to NFQUEUE");
     notes += msg + "; ";
   }
 }
@@ -439,7 +445,9 @@ json Daemon::handle(const json &req, const Peer &peer) {
     need_admin();
     const std::string flag = req.at("flag").get<std::string>();
     const bool value = req.at("value").get<bool>();
-    uint32_t bit = flag == "dry-run" ? DW_CFG_DRY_RUN : flag == "allow-chaos" ? DW_CFG_ALLOW_CHAOS : 0;
+    uint32_t bit = flag == "dry-run"       ? DW_CFG_DRY_RUN
+                   : flag == "allow-chaos" ? DW_CFG_ALLOW_CHAOS
+                                           : 0;
     if (!bit)
       throw Error("unknown flag '" + flag +
                   "': dry-run or allow-chaos (allow-responses follows named.conf)");

@@ -61,11 +61,15 @@ void setup_logging(int verbosity) {
   libbpf_set_print(libbpf_to_spdlog);
 }
 
-KernelMessageCapture::KernelMessageCapture() { g_capture = new std::string; }
+KernelMessageCapture::KernelMessageCapture() {
+  g_capture = new std::string;
+}
 KernelMessageCapture::~KernelMessageCapture() {
   delete g_capture;
   g_capture = nullptr;
 }
-const std::string &KernelMessageCapture::text() const { return *g_capture; }
+const std::string &KernelMessageCapture::text() const {
+  return *g_capture;
+}
 
 }  // namespace dnswash::daemon

@@ -16,8 +16,10 @@ ParsedOptions parse_options(int argc, char **argv) {
       "the filter attached for the next dnswashd to take over (exit code 75); SIGHUP re-reads "
       "the zone sources."};
   app.option_defaults()->always_capture_default();
-  app.set_version_flag("--version", "dnswashd 0.1.0 (map ABI " + std::to_string(DW_ABI_VERSION) + ")");
-  app.set_config("--config", "", "Read options from FILE (TOML or INI; keys are the long option names)");
+  app.set_version_flag("--version",
+                       "dnswashd 0.1.0 (map ABI " + std::to_string(DW_ABI_VERSION) + ")");
+  app.set_config("--config", "",
+                 "Read options from FILE (TOML or INI; keys are the long option names)");
 
   app.add_option("-i,--iface", o.iface, "Interface to filter (the one the DNS queries arrive on)")
       ->required();

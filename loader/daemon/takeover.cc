@@ -66,7 +66,8 @@ uint32_t map_id(int fd) {
 
 std::vector<uint32_t> prog_map_ids(uint32_t prog_id) {
   UniqueFd prog(bpf_prog_get_fd_by_id(prog_id));
-  if (!prog.valid()) throw Error(errno_text("opening program id " + std::to_string(prog_id), errno));
+  if (!prog.valid())
+    throw Error(errno_text("opening program id " + std::to_string(prog_id), errno));
   bpf_prog_info info{};
   uint32_t len = sizeof info;
   if (bpf_obj_get_info_by_fd(prog.get(), &info, &len) != 0)

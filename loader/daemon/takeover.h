@@ -36,7 +36,8 @@ struct PinLayout {
   std::string config() const { return dir + "/dw_config_map"; }
   std::string counters() const { return dir + "/dw_cpu"; }
 };
-PinLayout pin_layout(const std::string &pin_dir, const std::string &iface, int abi = DW_ABI_VERSION);
+PinLayout pin_layout(const std::string &pin_dir, const std::string &iface,
+                     int abi = DW_ABI_VERSION);
 
 // Makes sure pin_dir is (or can be created) on a bpf filesystem. Throws Error saying how to
 // mount one otherwise.

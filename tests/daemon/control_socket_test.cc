@@ -27,7 +27,8 @@ using nlohmann::json;
 class Served {
  public:
   Served(const std::string &iface, ControlServer::Handler h)
-      : server_(std::make_unique<ControlServer>(iface, std::move(h))), thread_([this] { pump(); }) {}
+      : server_(std::make_unique<ControlServer>(iface, std::move(h))),
+        thread_([this] { pump(); }) {}
   ~Served() {
     stop_ = true;
     thread_.join();
@@ -164,8 +165,9 @@ TEST(ControlSocket, ListAndResolveFilters) {
     resolve_filter("");
     FAIL();
   } catch (const Error &e) {
-    EXPECT_NE(std::string(e.what()).find("several dnswashd run in this network namespace (eth-a, eth-b)"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("several dnswashd run in this network namespace (eth-a, eth-b)"),
+        std::string::npos)
         << e.what();
   }
 }

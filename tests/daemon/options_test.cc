@@ -33,10 +33,33 @@ TEST(Options, Defaults) {
 }
 
 TEST(Options, EveryOption) {
-  auto p = parse({"-i", "eth1", "--named-conf", "/x.conf", "--chroot", "/c", "--zone", "a.",
-                  "--zone", "b", "--zones-file", "/z", "--mode", "generic", "--dry-run",
-                  "--allow-chaos", "--pin-dir", "/p", "--state-dir", "/s", "--keep-on-exit",
-                  "--on-abi-mismatch", "refuse", "--queues", "4", "--fail-closed", "-vv"});
+  auto p = parse({"-i",
+                  "eth1",
+                  "--named-conf",
+                  "/x.conf",
+                  "--chroot",
+                  "/c",
+                  "--zone",
+                  "a.",
+                  "--zone",
+                  "b",
+                  "--zones-file",
+                  "/z",
+                  "--mode",
+                  "generic",
+                  "--dry-run",
+                  "--allow-chaos",
+                  "--pin-dir",
+                  "/p",
+                  "--state-dir",
+                  "/s",
+                  "--keep-on-exit",
+                  "--on-abi-mismatch",
+                  "refuse",
+                  "--queues",
+                  "4",
+                  "--fail-closed",
+                  "-vv"});
   ASSERT_FALSE(p.exit_now);
   const Options &o = p.opt;
   EXPECT_EQ(o.iface, "eth1");

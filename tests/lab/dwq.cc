@@ -163,7 +163,8 @@ int stream(const Server &sv, const std::vector<std::string> &served,
     }
     if (stopping && now >= drain_until) break;
     auto until = stopping ? drain_until : next;
-    int wait = int(std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count()));
+    int wait = int(std::max<long>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count()));
     receive(wait);
   }
   unsigned long s_sent = 0, s_ans = 0, j_sent = 0, j_ans = 0;
@@ -172,12 +173,14 @@ int stream(const Server &sv, const std::vector<std::string> &served,
     (s.served ? s_sent : j_sent)++;
     if (s.answered) (s.served ? s_ans : j_ans)++;
     if (s.served && !s.answered && lost.size() < 400)
-      lost += std::string(lost.empty() ? "" : ",") + "\"" + served[s.name] + "#" + std::to_string(id) + "\"";
+      lost += std::string(lost.empty() ? "" : ",") + "\"" + served[s.name] + "#" +
+              std::to_string(id) + "\"";
   }
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  printf("{\"served_sent\":%lu,\"served_answered\":%lu,\"junk_sent\":%lu,\"junk_answered\":%lu,"
-         "\"seconds\":%.2f,\"served_lost\":[%s]}\n",
-         s_sent, s_ans, j_sent, j_ans, secs, lost.c_str());
+  printf(
+      "{\"served_sent\":%lu,\"served_answered\":%lu,\"junk_sent\":%lu,\"junk_answered\":%lu,"
+      "\"seconds\":%.2f,\"served_lost\":[%s]}\n",
+      s_sent, s_ans, j_sent, j_ans, secs, lost.c_str());
   return 0;
 }
 
@@ -196,14 +199,22 @@ int main(int argc, char **argv) {
       if (i + 1 >= argc) die("missing value for " + a);
       return argv[++i];
     };
-    if (a == "--timeout-ms") timeout_ms = std::atoi(val().c_str());
-    else if (a == "--served") served = split(val());
-    else if (a == "--junk") junk = split(val());
-    else if (a == "--stop-file") stop_file = val();
-    else if (a == "--rate") rate = std::atoi(val().c_str());
-    else if (a == "--max-seconds") max_seconds = std::atoi(val().c_str());
-    else if (name.empty() && a[0] != '-') name = a;
-    else die("unknown argument " + a);
+    if (a == "--timeout-ms")
+      timeout_ms = std::atoi(val().c_str());
+    else if (a == "--served")
+      served = split(val());
+    else if (a == "--junk")
+      junk = split(val());
+    else if (a == "--stop-file")
+      stop_file = val();
+    else if (a == "--rate")
+      rate = std::atoi(val().c_str());
+    else if (a == "--max-seconds")
+      max_seconds = std::atoi(val().c_str());
+    else if (name.empty() && a[0] != '-')
+      name = a;
+    else
+      die("unknown argument " + a);
   }
   if (cmd == "probe") {
     if (name.empty()) die("probe needs a NAME");

@@ -47,18 +47,22 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--notify-listen" && i + 1 < argc) return notify_listen(argv[i + 1]);
-    if (a == "--iface" && i + 1 < argc) iface = argv[++i];
-    else if (a == "--field" && i + 1 < argc) field = argv[++i];
-    else if (a == "--list") list = true;
-    else request = a;
+    if (a == "--iface" && i + 1 < argc)
+      iface = argv[++i];
+    else if (a == "--field" && i + 1 < argc)
+      field = argv[++i];
+    else if (a == "--list")
+      list = true;
+    else
+      request = a;
   }
   try {
     if (list) {
       for (const auto &f : dnswash::list_filters()) printf("%s\n", f.c_str());
       return 0;
     }
-    auto reply = dnswash::control_request(dnswash::resolve_filter(iface),
-                                          nlohmann::json::parse(request));
+    auto reply =
+        dnswash::control_request(dnswash::resolve_filter(iface), nlohmann::json::parse(request));
     if (field.empty()) {
       printf("%s\n", reply.dump().c_str());
     } else {
