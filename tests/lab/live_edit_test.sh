@@ -3,7 +3,7 @@
 # stream for an unchanged zone flows. Each step waits (bounded) for the filter to follow:
 # a zone added in place, a zone removed by an editor-style rename-replace (and gone within
 # 1 s), a broken edit (old set kept, the error counted with file:line:column), an include added
-# and then edited, and SIGHUP. The unchanged zone never misses a query; junk never passes.
+# and then edited, SIGHUP, and the QR=1 switch following named.conf's source port 53. The unchanged zone never misses a query; junk never passes.
 # "Passes" means any answer: named REFUSES the zones it has not loaded, but the query got
 # through the filter.
 source "$(dirname "$0")/lab.sh"
@@ -76,6 +76,19 @@ ok0=$(sync_ok)
 kill -HUP "$LAB_DAEMON_PID"
 more_ok() { (($(sync_ok) > ok0)); }
 lab_wait_until 5 "a sync after SIGHUP" more_ok
+
+# 6. The QR=1 switch follows named.conf: `notify-source ... port 53` makes named send from port
+# 53, so responses to port 53 must pass; removing it turns the switch off again.
+[[ $(lab_status allow_responses) == false ]] || lab_fail "allow-responses on without port 53"
+sed 's/^  notify no;$/  notify no;\n  notify-source * port 53;/' "$LAB_NAMED_CONF" >"$LAB_NAMED_DIR/named.conf.new"
+grep -q 'notify-source \* port 53' "$LAB_NAMED_DIR/named.conf.new" || lab_fail "test setup: sed"
+cp "$LAB_NAMED_CONF" "$LAB_DIR/named.conf.before-port53"
+mv "$LAB_NAMED_DIR/named.conf.new" "$LAB_NAMED_CONF"
+responses_allowed() { [[ $(lab_status allow_responses) == "$1" ]]; }
+lab_wait_until 5 "allow-responses on after notify-source port 53" responses_allowed true
+cp "$LAB_DIR/named.conf.before-port53" "$LAB_NAMED_DIR/named.conf.new"
+mv "$LAB_NAMED_DIR/named.conf.new" "$LAB_NAMED_CONF"
+lab_wait_until 5 "allow-responses off again" responses_allowed false
 
 lab_stream_stop
 r=$LAB_STREAM_REPORT
