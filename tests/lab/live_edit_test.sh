@@ -3,7 +3,8 @@
 # stream for an unchanged zone flows. Each step waits (bounded) for the filter to follow:
 # a zone added in place, a zone removed by an editor-style rename-replace (and gone within
 # 1 s), a broken edit (old set kept, the error counted with file:line:column), an include added
-# and then edited, SIGHUP, and the QR=1 switch following named.conf's source port 53. The unchanged zone never misses a query; junk never passes.
+# and then edited, SIGHUP, and the QR=1 switch following named.conf's source port 53. The
+# unchanged zone never misses a query; junk never passes.
 # "Passes" means any answer: named REFUSES the zones it has not loaded, but the query got
 # through the filter.
 source "$(dirname "$0")/lab.sh"
