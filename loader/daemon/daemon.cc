@@ -54,6 +54,14 @@ uint32_t map_id_of(int fd) {
   return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
 }
 
+bool link_attached(int link_fd) {
+  try {
+    return link_info(link_fd).ifindex != 0;
+  } catch (const Error &) {
+    return false;
+  }
+}
+
 Mode mode_of_attach(uint8_t attach_mode) {
   return attach_mode == XDP_ATTACHED_DRV ? Mode::kNative : Mode::kGeneric;
 }
@@ -404,6 +412,9 @@ json Daemon::status() const {
       {"mode_reason", mode_reason_},
       {"prog_id", prog_id_of(skel_->prog_fd())},
       {"link_id", link_id_},
+      // false once the kernel let go of the link (the interface was deleted, or someone ran
+      // `bpftool link detach`): the daemon then filters nothing and should be restarted.
+      {"attached", mode_ == Mode::kNfqueue || (link_.valid() && link_attached(link_.get()))},
       {"took_over", took_over_},
       {"maps",
        {{"zones", map_id_of(skel_->zones_fd())},

@@ -44,6 +44,11 @@ grep -q "native XDP on dw0 failed: .*(kernel: $kernel_msg); trying generic XDP" 
 [[ $(lab_s "$LAB_CTL" --list) == dw0 ]] || lab_fail "the filter is not found by listing sockets"
 [[ $(lab_s "$LAB_CTL" --field iface '{"cmd":"status"}') == dw0 ]] ||
   lab_fail "the single filter was not found without --iface"
+# The kernel letting go of the link (here `bpftool link detach`) shows in status, and the stop
+# after it is still clean.
+[[ $(lab_status attached) == true ]] || lab_fail "status says not attached"
+bpftool link detach id "$(lab_status link_id)" || lab_fail "bpftool link detach"
+[[ $(lab_status attached) == false ]] || lab_fail "status does not see the detached link"
 lab_daemon_stop INT
 ((LAB_DAEMON_RC == 0)) || lab_fail "exit $LAB_DAEMON_RC on SIGINT"
 lab_expect_nothing_left

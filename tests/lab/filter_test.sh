@@ -12,6 +12,7 @@ lab_daemon_start --mode "$MODE"
 
 [[ $(lab_status mode) == "$MODE" ]] || lab_fail "mode is $(lab_status mode), wanted $MODE"
 [[ $(lab_status zones) == 3 ]] || lab_fail "zone count $(lab_status zones), wanted 3"
+[[ $(lab_status attached) == true ]] || lab_fail "status says not attached"
 ip -n "$LAB_NS_S" -d link show dev "$LAB_IF" | grep -q "prog/xdp id $(lab_status prog_id)" ||
   lab_fail "the interface does not run program $(lab_status prog_id)"
 want_attach=$([[ $MODE == native ]] && echo xdp || echo xdpgeneric)
