@@ -12,7 +12,8 @@ pkgs=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev liblmdb-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # labs, oracles and benchmarks
-  iproute2 iputils-ping iptables nftables bind9 bind9-utils bind9-dnsutils tshark
+  iproute2 iptables nftables bind9 bind9-utils bind9-dnsutils tshark
+  jq iputils-ping  # the NFQUEUE lab test and benchmark; ping in tests/lab
 )
 
 missing=()
