@@ -435,6 +435,17 @@ json Daemon::status() const {
         {"zones", ss.zones},
         {"uses_source_port_53", ss.uses_source_port_53}}},
   };
+  if (nfq_) {
+    json queues = json::array();
+    for (const auto &q : nfq_->stats())
+      queues.push_back({{"queue", q.queue},
+                        {"packets", q.packets},
+                        {"accepted", q.accepted},
+                        {"dropped", q.dropped},
+                        {"requeued", q.requeued},
+                        {"errors", q.errors}});
+    j["nfqueue"] = {{"backend", nfq_->backend()}, {"queues", queues}};
+  }
   return j;
 }
 

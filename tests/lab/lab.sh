@@ -266,5 +266,9 @@ lab_expect_nothing_left() {
   [[ -z $pins ]] || lab_fail "pins left: $pins"
   lab_s grep -q '@dnswash/' /proc/net/unix && lab_fail "a dnswash control socket is still open"
   [[ -z $(find "$LAB_STATE_DIR" -mindepth 1) ]] || lab_fail "state files left: $(ls "$LAB_STATE_DIR")"
+  # NFQUEUE rules are tagged "dnswash:<iface>" (an nft table, or iptables comments).
+  local rules
+  rules=$(lab_s nft list ruleset 2>/dev/null; lab_s iptables-save 2>/dev/null; lab_s ip6tables-save 2>/dev/null)
+  grep -q 'dnswash' <<<"$rules" && lab_fail "netfilter rules left: $(grep dnswash <<<"$rules")"
   return 0
 }

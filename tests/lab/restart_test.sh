@@ -3,7 +3,8 @@
 # dnswashd is stopped with --keep-on-exit, handed over with SIGUSR2, and replaced across a map
 # ABI change; each new daemon takes over the same bpf_link (same link id, program swapped with
 # bpf_link_update). Not one served query may go unanswered and not one junk query answered,
-# also while no daemon runs at all. A final SIGTERM leaves nothing.
+# also while no daemon runs at all, nor when a hand-over switches to NFQUEUE mode. A final
+# SIGTERM leaves nothing.
 source "$(dirname "$0")/lab.sh"
 
 lab_setup
@@ -98,7 +99,22 @@ r=$LAB_STREAM_REPORT
   lab_fail "served queries lost across the ABI replace: $r"
 (($(lab_json_field "$r" junk_answered) == 0)) || lab_fail "junk answered across the ABI replace: $r"
 
-# 4. A plain stop after all that still leaves nothing.
+# 4. From XDP to NFQUEUE across a hand-over: NFQUEUE starts first, then the XDP link goes.
+lab_daemon_stop USR2
+lab_stream_start "www.a.test,b.test" "junk.example"
+lab_daemon_start --mode nfqueue
+[[ $(lab_status mode) == nfqueue ]] || lab_fail "mode $(lab_status mode) after switching to nfqueue"
+ip -n "$LAB_NS_S" -d link show dev "$LAB_IF" | grep -q 'prog/xdp' && lab_fail "XDP still attached"
+[[ ! -e $LAB_BPFFS/$LAB_IF ]] || lab_fail "XDP pins left after switching to NFQUEUE"
+nfq_judged() { (($(lab_counter allowed) >= $1)); }
+lab_wait_until 20 "NFQUEUE judges the stream" nfq_judged $(($(lab_counter allowed) + 20))
+lab_stream_stop
+r=$LAB_STREAM_REPORT
+(($(lab_json_field "$r" served_answered) == $(lab_json_field "$r" served_sent))) ||
+  lab_fail "served queries lost switching to NFQUEUE: $r"
+(($(lab_json_field "$r" junk_answered) == 0)) || lab_fail "junk answered switching to NFQUEUE: $r"
+
+# 5. A plain stop after all that still leaves nothing.
 lab_daemon_stop TERM
 ((LAB_DAEMON_RC == 0)) || lab_fail "exit $LAB_DAEMON_RC on the final SIGTERM"
 lab_expect_nothing_left
