@@ -32,7 +32,7 @@ NfqDecision NfqJudge::decide(const uint8_t *packet, size_t copied, size_t orig_l
   NfqDecision d;
   int reason;
   if (copied >= orig_len) {
-    reason = engine_.classify_ip(packet, copied);
+    reason = engine_.classify_ip(packet, copied).reason;
   } else {
     if (may_requeue && bytes_needed(packet, copied) > copied) {
       d.action = NfqDecision::NeedWhole;
@@ -42,7 +42,7 @@ NfqDecision NfqJudge::decide(const uint8_t *packet, size_t copied, size_t orig_l
     // length reaches the length checks exactly as in XDP.
     padded_.assign(orig_len, 0);
     std::memcpy(padded_.data(), packet, copied);
-    reason = engine_.classify_ip(padded_.data(), orig_len);
+    reason = engine_.classify_ip(padded_.data(), orig_len).reason;
   }
   d.reason = reason;
   if (!dw_reason_is_drop(unsigned(reason))) {

@@ -1,5 +1,5 @@
 // The NFQUEUE fallback's per-packet decision: the XDP program's verdict code (dw_verdict.h,
-// through NfqVerdictEngine) over the bytes netfilter copied to userspace, plus dry-run.
+// through VerdictEngine's batch API) over the bytes netfilter copied to userspace, plus dry-run.
 //
 // Netfilter copies only the first kCopyRange bytes of a packet. That covers every byte the
 // verdict code can read for IPv4 (60-byte header, UDP, 12 + 255 + 4 bytes of DNS) and for
@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "nfqueue_engine.h"
+#include "verdict_user.h"
 
 namespace dnswash {
 
@@ -44,10 +44,10 @@ class NfqJudge {
   // headers in the first `copied` bytes; SIZE_MAX if those headers continue past them.
   static size_t bytes_needed(const uint8_t *packet, size_t copied);
 
-  NfqVerdictEngine &engine() { return engine_; }
+  VerdictEngine &engine() { return engine_; }
 
  private:
-  NfqVerdictEngine engine_;
+  VerdictEngine engine_;
   std::vector<uint8_t> padded_;
 };
 

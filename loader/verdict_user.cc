@@ -7,7 +7,6 @@
 #include <cstring>
 #include <vector>
 
-#include "config_map.h"
 
 // dw_verdict.h's hooks, bound to a frame in memory and the live maps through bpf(2).
 struct dw_env {
@@ -46,16 +45,22 @@ VerdictEngine::~VerdictEngine() {
   if (inner_fd_ >= 0) close(inner_fd_);
 }
 
-void *VerdictEngine::zone_set() {
+bool VerdictEngine::begin_batch() {
   uint32_t slot = 0, id = 0;
-  if (bpf_map_lookup_elem(maps_.zones_fd, &slot, &id) != 0) return nullptr;  // none installed
-  if (id != inner_id_ || inner_fd_ < 0) {
+  if (bpf_map_lookup_elem(maps_.zones_fd, &slot, &id) != 0) {
+    if (inner_fd_ >= 0) close(inner_fd_);  // none installed: no name matches, as in XDP
+    inner_fd_ = -1;
+    inner_id_ = 0;
+  } else if (id != inner_id_ || inner_fd_ < 0) {
     if (inner_fd_ >= 0) close(inner_fd_);
     inner_fd_ = bpf_map_get_fd_by_id(id);
-    inner_id_ = id;
-    if (inner_fd_ < 0) return nullptr;
+    inner_id_ = inner_fd_ >= 0 ? id : 0;
   }
-  return this;
+  uint32_t k = 0;
+  dw_config c;
+  if (bpf_map_lookup_elem(maps_.config_fd, &k, &c) != 0) return false;
+  cfg_ = c;
+  return true;
 }
 
 const dw_zone_bucket *VerdictEngine::zone_element(uint32_t idx) {
@@ -67,16 +72,20 @@ const dw_zone_bucket *VerdictEngine::zone_element(uint32_t idx) {
 }
 
 UserVerdict VerdictEngine::classify_frame(const uint8_t *frame, size_t len) {
+  begin_batch();
+  return classify_in_batch(frame, len);
+}
+
+UserVerdict VerdictEngine::classify_in_batch(const uint8_t *frame, size_t len) {
   // The parser reads 8-byte words up to 7 bytes past a label inside the scratch buffer, and
   // reads headers through direct pointers bounded by data_end: both need only the frame.
   dw_env env{frame, uint32_t(len), this, &maps_, {}};
   dw_pkt pkt{frame, frame + len};
-  dw_config cfg = read_config(maps_.config_fd);
   dw_scratch sc;
   std::memset(&sc, 0, sizeof sc);
   dw_verdict v;
   std::memset(&v, 0, sizeof v);
-  int r = dw_classify(&env, &pkt, &cfg, &sc, &v);
+  int r = dw_classify(&env, &pkt, &cfg_, &sc, &v);
   UserVerdict u;
   u.reason = r;
   u.family = v.family;
@@ -91,11 +100,12 @@ UserVerdict VerdictEngine::classify_frame(const uint8_t *frame, size_t len) {
 }
 
 UserVerdict VerdictEngine::classify_ip(const uint8_t *packet, size_t len) {
-  std::vector<uint8_t> f(14 + len);
-  f[12] = (len > 0 && (packet[0] >> 4) == 6) ? 0x86 : 0x08;
-  f[13] = (len > 0 && (packet[0] >> 4) == 6) ? 0xDD : 0x00;
-  std::memcpy(f.data() + 14, packet, len);
-  return classify_frame(f.data(), f.size());
+  bool v6 = len > 0 && (packet[0] >> 4) == 6;
+  frame_.assign(14, 0);
+  frame_[12] = v6 ? 0x86 : 0x08;
+  frame_[13] = v6 ? 0xDD : 0x00;
+  frame_.insert(frame_.end(), packet, packet + len);
+  return classify_in_batch(frame_.data(), frame_.size());
 }
 
 }  // namespace dnswash

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "dnswash_abi.h"
 
@@ -37,20 +38,34 @@ class VerdictEngine {
  public:
   explicit VerdictEngine(const LiveMaps &maps) : maps_(maps) {}
 
-  // A whole Ethernet frame, as XDP sees it. Not thread-safe per engine: use one per thread.
+  // Not thread-safe per engine: use one per thread.
+
+  // A whole Ethernet frame, as XDP sees it, against the maps as they are now (it takes a
+  // fresh snapshot first).
   UserVerdict classify_frame(const uint8_t *frame, size_t len);
-  // An IP packet without link header (what NFQUEUE delivers): classified as if it arrived in
-  // an untagged Ethernet frame, so reasons and offsets match the XDP program's (offsets are
-  // frame offsets, i.e. 14 more than in `packet`).
+
+  // Batches (the NFQUEUE threads): snapshot the zone set and dw_config once, then classify
+  // many packets against it. Each bpf(2) read costs ~2 us here, so reading them per packet
+  // would dominate. begin_batch() returns false, keeping the previous config, if dw_config
+  // cannot be read; no installed set means no name matches, as in XDP.
+  bool begin_batch();
+  const dw_config &config() const { return cfg_; }
+  // An IP packet without link header (what NFQUEUE delivers), against the batch's snapshot:
+  // classified as if it arrived in an untagged Ethernet frame, so reasons and offsets match
+  // the XDP program's (offsets are frame offsets, i.e. 14 more than in `packet`).
   UserVerdict classify_ip(const uint8_t *packet, size_t len);
 
-  // dw_verdict.h's zone hooks: the live set (null if none) and one of its elements, read
-  // with bpf(2) into a buffer of this engine.
-  void *zone_set();
+  // dw_verdict.h's zone hooks: the snapshot's set (null if none) and one of its elements,
+  // read with bpf(2) into a buffer of this engine.
+  void *zone_set() { return inner_fd_ >= 0 ? this : nullptr; }
   const dw_zone_bucket *zone_element(uint32_t idx);
 
  private:
+  UserVerdict classify_in_batch(const uint8_t *frame, size_t len);
+
   LiveMaps maps_;
+  dw_config cfg_{};
+  std::vector<uint8_t> frame_;  // classify_ip's frame, reused
   uint32_t inner_id_ = 0;
   int inner_fd_ = -1;
   dw_zone_bucket hdr_buf_{};
