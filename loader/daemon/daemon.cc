@@ -430,10 +430,18 @@ json Daemon::status() const {
       {"sync",
        {{"ok", ss.syncs_ok},
         {"failed", ss.syncs_failed},
+        {"failing", ss.failing},
         {"last_error", ss.last_error},
         {"last_ok_unix_ms", ss.last_ok_unix_ms},
         {"zones", ss.zones},
-        {"uses_source_port_53", ss.uses_source_port_53}}},
+        {"applies", ss.applies},
+        {"last_added", ss.last_added},
+        {"last_removed", ss.last_removed},
+        {"last_read_us", ss.last_read_us},
+        {"last_apply_us", ss.last_apply_us},
+        {"uses_source_port_53", ss.uses_source_port_53},
+        {"protected_addresses", ss.protected_addresses},
+        {"watched", ss.watched}}},
   };
   if (nfq_) {
     json queues = json::array();

@@ -53,6 +53,7 @@ failed0=$(sync_failed)
 mv "$LAB_NAMED_DIR/named.conf.new" "$LAB_NAMED_CONF"
 more_failures() { (($(sync_failed) > failed0)); }
 lab_wait_until 5 "the broken edit counted as a failed sync" more_failures
+[[ $(lab_status sync.failing) == true ]] || lab_fail "status does not say the sync is failing"
 err=$(lab_status sync.last_error)
 [[ $err =~ named\.conf:[0-9]+:[0-9]+: ]] || lab_fail "sync error without file:line:column: $err"
 lab_log "broken edit reported: $err"
@@ -68,6 +69,7 @@ lab_zone_stanza inc.test >"$LAB_NAMED_DIR/extra.conf"
   >"$LAB_NAMED_DIR/named.conf.new"
 mv "$LAB_NAMED_DIR/named.conf.new" "$LAB_NAMED_CONF"
 lab_wait_until 5 "inc.test (from a new include) passes" passes www.inc.test
+[[ $(lab_status sync.failing) == false ]] || lab_fail "still failing after the fix"
 lab_zone_stanza inc2.test >>"$LAB_NAMED_DIR/extra.conf"
 lab_wait_until 5 "inc2.test (appended to the included file) passes" passes www.inc2.test
 [[ $(lab_status zones) == 4 ]] || lab_fail "zone count with the include: $(lab_status zones)"
