@@ -19,6 +19,7 @@
 #include "dnswash_skel.h"
 #include "packet_builder.h"
 #include "xdp_drop_bpf.skel.h"
+#include "xdp_probe_floor_bpf.skel.h"
 #include "zone_table.h"
 
 using namespace dnswash;
@@ -122,6 +123,7 @@ Loaded &loaded(size_t zones) {
 
 std::map<std::pair<size_t, int>, double> g_results;  // (zones, traffic) -> ns/pkt
 std::map<size_t, double> g_bytes_per_zone;
+std::map<size_t, double> g_floor;  // zones -> ns/pkt of XDP_DROP after one random line read
 double g_trivial = 0;
 
 void BM_TrivialDrop(benchmark::State &state) {
@@ -139,6 +141,34 @@ void BM_TrivialDrop(benchmark::State &state) {
   state.counters["ns_per_pkt"] = ns;
   g_trivial = ns;
   xdp_drop_bpf__destroy(s);
+}
+
+// The memory floor of one zone probe: XDP_DROP after reading one random 64-byte line of an
+// array with as many lines as the zone set has buckets.
+void BM_ProbeFloor(benchmark::State &state) {
+  size_t zones = size_t(state.range(0));
+  uint32_t lines = zone_buckets_for(zones);
+  xdp_probe_floor_bpf *s = xdp_probe_floor_bpf__open();
+  if (!s) {
+    state.SkipWithError("opening xdp_probe_floor failed");
+    return;
+  }
+  s->rodata->floor_mask = lines - 1;
+  bpf_map__set_max_entries(s->maps.floor_table, lines);
+  if (xdp_probe_floor_bpf__load(s) != 0) {
+    state.SkipWithError("loading xdp_probe_floor failed");
+    xdp_probe_floor_bpf__destroy(s);
+    return;
+  }
+  auto frames = make_frames(kJunk, zones);
+  double ns = 0;
+  for (auto _ : state) {
+    ns = run_pass(bpf_program__fd(s->progs.xdp_probe_floor), frames);
+    state.SetIterationTime(ns * 1e-9 * double(frames.size()));
+  }
+  state.counters["ns_per_pkt"] = ns;
+  g_floor[zones] = ns;
+  xdp_probe_floor_bpf__destroy(s);
 }
 
 void BM_Dnswash(benchmark::State &state) {
@@ -160,6 +190,11 @@ void BM_Dnswash(benchmark::State &state) {
 }  // namespace
 
 BENCHMARK(BM_TrivialDrop)->UseManualTime()->Iterations(5)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ProbeFloor)
+    ->Arg(1)->Arg(1000)->Arg(100000)->Arg(1000000)
+    ->UseManualTime()
+    ->Iterations(5)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Dnswash)
     ->ArgsProduct({{1, 1000, 100000, 1000000}, {kAllowed, kJunk, kBanned, kNotDns, kLabels127}})
     ->UseManualTime()
@@ -182,6 +217,11 @@ int main(int argc, char **argv) {
   for (auto &[k, ns] : g_results)
     fprintf(f, "| %zu | %s | %.1f | %.2f | %.0f |\n", k.first, kTrafficName[k.second], ns,
             ns / g_trivial, g_bytes_per_zone[k.first]);
+  fprintf(f, "\nMemory floor of one zone probe (XDP_DROP after one random 64-byte read in an "
+             "array with as many lines as the zone set has buckets):\n\n");
+  fprintf(f, "| zones | table lines | floor ns/packet | x trivial XDP_DROP |\n|---:|---:|---:|---:|\n");
+  for (auto &[z, ns] : g_floor)
+    fprintf(f, "| %zu | %u | %.1f | %.2f |\n", z, zone_buckets_for(z), ns, ns / g_trivial);
   fclose(f);
   return 0;
 }

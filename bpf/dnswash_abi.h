@@ -75,18 +75,19 @@ DW_STATIC_ASSERT(sizeof(struct dw_hash_key) == 16, "dw_hash_key layout");
 /* Zone set: the inner array map in dw_zones' one slot. Element 0 is a header describing the
  * set; elements 1..nbuckets are buckets of one cache line each. A zone is stored as the tag of
  * its keyed hash (see dw_siphash.h for the encoding): the 64-bit digest with bit 0 forced to 1,
- * so 0 marks an empty slot. A zone lives in its primary bucket 1 + (digest & bucket_mask), or,
- * only if that bucket is marked overflowed, in its secondary 1 + ((digest >> 32) & bucket_mask).
+ * so 0 marks an empty slot. A zone lives in its primary bucket (dw_zone_primary) or, only if
+ * that bucket is marked overflowed, in its secondary (dw_zone_secondary).
  * A lookup therefore reads one cache line (two for a miss on an overflowed bucket), whatever
  * the number of zones. The header lives in the set itself, so a whole new set (a rebuild) and
  * its depth summary are swapped in by one update of dw_zones: never a mix. */
 #define DW_ZONE_SLOTS 7
 #define DW_ZONE_MAGIC 0x64777a31u /* "dwz1" */
 static inline __u64 dw_zone_tag(__u64 digest) { return digest | 1; }
-/* Bucket placement, from the tag (both sides must agree). */
-static inline __u32 dw_zone_primary(__u64 tag, __u32 mask) { return 1 + ((__u32)tag & mask); }
+/* Bucket placement, from the tag (both sides must agree). Bit 0 of a tag is always 1, so the
+ * primary index starts at bit 1; the secondary uses the upper half. */
+static inline __u32 dw_zone_primary(__u64 tag, __u32 mask) { return 1 + ((__u32)(tag >> 1) & mask); }
 static inline __u32 dw_zone_secondary(__u64 tag, __u32 mask) {
-  return 1 + ((__u32)(tag >> 32) & mask);
+  return 1 + ((__u32)(tag >> 33) & mask);
 }
 
 struct dw_zone_hdr {

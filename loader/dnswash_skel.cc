@@ -1,5 +1,6 @@
 #include "dnswash_skel.h"
 
+#include <bpf/bpf.h>
 #include <sys/random.h>
 
 #include <string>
@@ -8,7 +9,35 @@
 
 namespace dnswash {
 
+namespace {
+
+// Compares a live map with the skeleton's declaration of it; "" when they match.
+std::string layout_diff(bpf_map *want, int fd) {
+  bpf_map_info info{};
+  uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) return errno_text("reading map info", errno);
+  std::string d;
+  auto cmp = [&](const char *what, uint64_t have, uint64_t expect) {
+    if (have != expect)
+      d += std::string(d.empty() ? "" : ", ") + what + " " + std::to_string(have) + " (expected " +
+           std::to_string(expect) + ")";
+  };
+  cmp("type", info.type, bpf_map__type(want));
+  cmp("key size", info.key_size, bpf_map__key_size(want));
+  cmp("value size", info.value_size, bpf_map__value_size(want));
+  cmp("max_entries", info.max_entries, bpf_map__max_entries(want));
+  cmp("flags", info.map_flags, bpf_map__map_flags(want));
+  return d;
+}
+
+}  // namespace
+
 std::unique_ptr<DnswashSkel> DnswashSkel::load(const dw_hash_key *fixed_key) {
+  return load(fixed_key, ReuseMaps{});
+}
+
+std::unique_ptr<DnswashSkel> DnswashSkel::load(const dw_hash_key *fixed_key,
+                                               const ReuseMaps &reuse) {
   dw_hash_key key{};
   if (fixed_key) {
     key = *fixed_key;
@@ -22,6 +51,22 @@ std::unique_ptr<DnswashSkel> DnswashSkel::load(const dw_hash_key *fixed_key) {
   if (ncpu <= 0 || bpf_map__set_max_entries(s->maps.dw_cpu, uint32_t(ncpu)) != 0) {
     dnswash_bpf__destroy(s);
     throw Error(errno_text("sizing the per-CPU rows", ncpu <= 0 ? ncpu : errno));
+  }
+  const std::pair<bpf_map *, int> shared[] = {{s->maps.dw_zones, reuse.zones},
+                                              {s->maps.dw_bans, reuse.bans},
+                                              {s->maps.dw_config_map, reuse.config},
+                                              {s->maps.dw_cpu, reuse.counters}};
+  for (auto [map, fd] : shared) {
+    if (fd < 0) continue;
+    std::string name = bpf_map__name(map);
+    if (std::string d = layout_diff(map, fd); !d.empty()) {
+      dnswash_bpf__destroy(s);
+      throw Error("the existing map " + name + " has another layout: " + d);
+    }
+    if (int err = bpf_map__reuse_fd(map, fd); err) {
+      dnswash_bpf__destroy(s);
+      throw Error(errno_text("reusing the existing map " + name, err));
+    }
   }
   if (int err = dnswash_bpf__load(s); err) {
     dnswash_bpf__destroy(s);

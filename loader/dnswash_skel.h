@@ -3,11 +3,22 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "dnswash_abi.h"  // before the skeleton: it names struct dw_hash_key
 #include "dnswash_bpf.skel.h"
 
 namespace dnswash {
+
+// Maps of a running program to reuse instead of creating new ones (daemon restart: the new
+// program shares the old one's zone set (with its key), bans, config and counter rows).
+// -1 = create.
+struct ReuseMaps {
+  int zones = -1;
+  int bans = -1;
+  int config = -1;
+  int counters = -1;
+};
 
 class DnswashSkel {
  public:
@@ -16,6 +27,10 @@ class DnswashSkel {
   // ZoneTable that takes over a live set keeps that set's key instead. Throws Error on failure,
   // with libbpf's and the verifier's message.
   static std::unique_ptr<DnswashSkel> load(const dw_hash_key *fixed_key = nullptr);
+  // The same, sharing the given maps. Each reused map must have exactly the layout this build
+  // declares (type, key and value size, max_entries, flags); otherwise Error names the map and
+  // what differs, and nothing is loaded.
+  static std::unique_ptr<DnswashSkel> load(const dw_hash_key *fixed_key, const ReuseMaps &reuse);
   ~DnswashSkel();
   DnswashSkel(const DnswashSkel &) = delete;
   DnswashSkel &operator=(const DnswashSkel &) = delete;

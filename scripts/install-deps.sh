@@ -13,6 +13,7 @@ pkgs=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # labs, oracles and benchmarks
   iproute2 iptables nftables bind9 bind9-utils bind9-dnsutils tshark
+  jq iputils-ping  # the NFQUEUE lab test and benchmark; ping in tests/lab
 )
 
 missing=()

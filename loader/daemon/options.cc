@@ -1,0 +1,71 @@
+#include "options.h"
+
+#include <CLI/CLI.hpp>
+
+#include "dnswash_abi.h"
+
+namespace dnswash::daemon {
+
+ParsedOptions parse_options(int argc, char **argv) {
+  ParsedOptions p;
+  Options &o = p.opt;
+  CLI::App app{
+      "dnswashd: keeps an XDP filter on IFACE that drops DNS queries for names this BIND server "
+      "is not authoritative for, in sync with named.conf.\n"
+      "Signals: SIGTERM/SIGINT stop (and detach, unless --keep-on-exit); SIGUSR2 exits leaving "
+      "the filter attached for the next dnswashd to take over (exit code 75); SIGHUP re-reads "
+      "the zone sources."};
+  app.option_defaults()->always_capture_default();
+  app.set_version_flag("--version",
+                       "dnswashd 0.1.0 (map ABI " + std::to_string(DW_ABI_VERSION) + ")");
+  app.set_config("--config", "",
+                 "Read options from FILE (TOML or INI; keys are the long option names)");
+
+  app.add_option("-i,--iface", o.iface, "Interface to filter (the one the DNS queries arrive on)")
+      ->required();
+  app.add_option("--named-conf", o.named_conf,
+                 "BIND configuration to take the zones from; \"\" for none (then only --zone and "
+                 "--zones-file)");
+  app.add_option("--chroot", o.chroot,
+                 "Resolve named.conf paths under DIR, as named -t DIR does (\"\" = none)");
+  app.add_option("--zone", o.zones, "Also allow this zone (repeatable)");
+  app.add_option("--zones-file", o.zones_files,
+                 "Also allow the zones in FILE, one per line, # comments (repeatable)");
+  app.add_option("--mode", o.mode,
+                 "auto (native XDP, else generic XDP, else NFQUEUE), native, generic or nfqueue")
+      ->check(CLI::IsMember({"auto", "native", "generic", "nfqueue"}));
+  app.add_flag("--dry-run,!--no-dry-run", o.dry_run,
+               "Count verdicts but pass every packet (switchable at run time)");
+  app.add_flag("--allow-chaos,!--no-allow-chaos", o.allow_chaos,
+               "Pass CHAOS-class queries such as version.bind (switchable at run time)");
+  app.add_option("--pin-dir", o.pin_dir,
+                 "bpffs directory for the link and maps that a restarted dnswashd takes over; "
+                 "\"\" = no pins (no restart without a window)");
+  app.add_option("--state-dir", o.state_dir,
+                 "Directory for <iface>.json, the running daemon's state (mode, ids, pins)");
+  app.add_flag("--keep-on-exit", o.keep_on_exit,
+               "On SIGTERM/SIGINT leave the filter attached and pinned (for a restart or "
+               "upgrade); without it a stop removes everything")
+      ->default_str("false");
+  app.add_option("--on-abi-mismatch", o.on_abi_mismatch,
+                 "When the pinned maps are from another map ABI version: replace (load fresh "
+                 "maps and swap the program into the same link; counters and bans restart) or "
+                 "refuse (exit with an error)")
+      ->check(CLI::IsMember({"replace", "refuse"}));
+  app.add_option("--queues", o.queues, "NFQUEUE mode: number of queues (one thread each)")
+      ->check(CLI::Range(1u, 64u));
+  app.add_flag("--fail-closed", o.fail_closed,
+               "NFQUEUE mode: drop instead of pass when the queue is full or the daemon is gone")
+      ->default_str("false");
+  app.add_flag("-v,--verbose", o.verbose, "More logging (-v debug, -vv trace)")->default_str("0");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    int rc = app.exit(e);
+    p.exit_now = rc == 0 ? 0 : 2;
+  }
+  return p;
+}
+
+}  // namespace dnswash::daemon

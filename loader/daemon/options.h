@@ -1,0 +1,37 @@
+// dnswashd's options: the command line and, with --config FILE, the same keys in a file
+// (CLI11's TOML/INI reader: `iface = "eth0"`, `zone = ["example.org", "example.net"]`).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dnswash::daemon {
+
+struct Options {
+  std::string iface;
+  std::string named_conf = "/etc/bind/named.conf";
+  std::string chroot;
+  std::vector<std::string> zones;
+  std::vector<std::string> zones_files;
+  std::string mode = "auto";
+  bool dry_run = false;
+  bool allow_chaos = false;
+  std::string pin_dir = "/sys/fs/bpf/dnswash";
+  std::string state_dir = "/run/dnswash";
+  bool keep_on_exit = false;
+  std::string on_abi_mismatch = "replace";
+  unsigned queues = 1;
+  bool fail_closed = false;
+  int verbose = 0;
+};
+
+// Parses argv (and the --config file). Returns the options, or the exit code to leave with
+// (0 after --help/--version, 2 on a usage error, which CLI11 has printed).
+struct ParsedOptions {
+  Options opt;
+  std::optional<int> exit_now;
+};
+ParsedOptions parse_options(int argc, char **argv);
+
+}  // namespace dnswash::daemon

@@ -1,0 +1,72 @@
+#include "nfqueue_filter.h"
+
+#include "error.h"
+#include "nfqueue_rules.h"
+
+namespace dnswash {
+
+struct NfqueueFilter::Impl {
+  // Declaration order is teardown order reversed: the rules go first, then the workers
+  // (which still flush into the sink), then the sink.
+  std::unique_ptr<CounterSink> sink;
+  std::vector<std::unique_ptr<QueueWorker>> workers;
+  std::unique_ptr<QueueRules> rules;
+  std::string backend;
+
+  void stop() {
+    rules.reset();  // no new packets are queued from here on
+    for (auto &w : workers) w->stop();
+  }
+  ~Impl() { stop(); }
+};
+
+NfqueueFilter::NfqueueFilter(const NfqueueOptions &opt, const LiveMaps &maps, int counters_fd)
+    : impl_(std::make_unique<Impl>()) {
+  check_iface_name(opt.iface);
+  if (opt.queues < 1 || opt.queues > 256)
+    throw Error("--queues " + std::to_string(opt.queues) + ": use 1 to 256");
+  if (unsigned(opt.queue_base) + 2 * opt.queues - 1 > 65535)
+    throw Error("queue numbers " + std::to_string(opt.queue_base) + ".." +
+                std::to_string(opt.queue_base + 2 * opt.queues - 1) +
+                " do not fit in 0..65535: lower the first queue number");
+  impl_->sink = std::make_unique<CounterSink>(counters_fd);
+  // Queues are bound and served before any rule sends packets to them.
+  for (unsigned i = 0; i < opt.queues; ++i) {
+    QueueConfig qc;
+    qc.queue = uint16_t(opt.queue_base + i);
+    qc.whole_queue = uint16_t(opt.queue_base + opt.queues + i);
+    qc.fail_open = !opt.fail_closed;
+    qc.queue_maxlen = opt.queue_maxlen;
+    impl_->workers.push_back(std::make_unique<QueueWorker>(qc, maps, *impl_->sink));
+    impl_->workers.back()->start();
+  }
+  QueueRuleSpec spec;
+  spec.iface = opt.iface;
+  spec.first_queue = opt.queue_base;
+  spec.queues = opt.queues;
+  spec.bypass = !opt.fail_closed;
+  impl_->rules = QueueRules::install(spec);
+  impl_->backend = impl_->rules->backend();
+}
+
+void NfqueueFilter::stop() {
+  impl_->stop();
+}
+
+NfqueueFilter::~NfqueueFilter() = default;
+
+std::string NfqueueFilter::backend() const {
+  return impl_->backend;
+}
+
+std::vector<QueueStats> NfqueueFilter::stats() const {
+  std::vector<QueueStats> out;
+  for (const auto &w : impl_->workers) out.push_back(w->stats());
+  return out;
+}
+
+void NfqueueFilter::remove_stale_rules(const std::string &iface) {
+  QueueRules::remove_stale(iface);
+}
+
+}  // namespace dnswash
