@@ -252,15 +252,18 @@ int main(int argc, char **argv) {
     if (!opt.markdown.empty()) {
       std::ostringstream md;
       char buf[512];
-      md << "Reproduce: `./build/bench/sync_bench --zones=" << opt.zones
+      const char *tunables = getenv("GLIBC_TUNABLES");
+      md << "Reproduce: `" << (tunables ? "GLIBC_TUNABLES=" + std::string(tunables) + " " : "")
+         << "./build/bench/sync_bench --zones=" << opt.zones
          << (opt.tune_malloc ? "" : " --no-malloc-tuning") << " --markdown=FILE`\n\n";
       snprintf(buf, sizeof buf,
                "%zu zones: generated named.conf + zones.conf (%.1f MB, `zone \"zN.tld\" { type "
                "primary; file \"...\"; };`), loaded through ZoneSync into a ZoneTable over the "
                "loaded XDP program. Load average before/after: %s / %s. malloc tuning "
-               "(keep_sync_memory_resident): %s.\n\n",
+               "(keep_sync_memory_resident): %s. GLIBC_TUNABLES: %s.\n\n",
                opt.zones, double(conf_bytes) / 1e6, load_before.substr(0, 14).c_str(),
-               load_after.substr(0, 14).c_str(), opt.tune_malloc ? "on" : "off");
+               load_after.substr(0, 14).c_str(), opt.tune_malloc ? "on" : "off",
+               tunables ? tunables : "unset");
       md << buf;
       md << "| measure | value | goal |\n|---|---:|---|\n";
       auto row = [&](const char *what, const std::string &value, const char *goal) {
