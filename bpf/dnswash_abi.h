@@ -17,7 +17,7 @@
 #define DW_STATIC_ASSERT(c, m) _Static_assert(c, m)
 #endif
 
-#define DW_ABI_VERSION 2
+#define DW_ABI_VERSION 3
 
 /* Verdict reasons, in one table so the names userspace prints can never drift from the
  * indices the datapath counts. X(id, name, is_drop). All passes come before all drops
@@ -54,16 +54,37 @@ enum dw_counter {
   DW_C_COUNT
 };
 
-/* dw_config_map[0]: runtime switches, written by userspace at any time. */
+/* dw_config_map[0]: runtime switches and parameters, written by userspace at any time. One
+ * cache line, read once per UDP/53 packet. Each feature owns its fields; a zero field means
+ * "off" or "use the built-in default" so a config written by an older daemon stays safe. */
 #define DW_CFG_DRY_RUN (1u << 0)         /* count every verdict, pass every packet */
 #define DW_CFG_ALLOW_CHAOS (1u << 1)     /* pass CHAOS-class queries (version.bind, id.server) */
 #define DW_CFG_ALLOW_RESPONSES (1u << 2) /* pass QR=1 to port 53 (named uses source port 53) */
+#define DW_CFG_BAN_ACTION_TC (1u << 3)   /* banned UDP/53 query: truncated reply (XDP_TX) */
+#define DW_CFG_DETECTOR (1u << 4)        /* rolling-subdomain detector on */
+#define DW_CFG_DETECTOR_QUERIES (1u << 5) /* detector signal: distinct queried names, not NXDOMAIN */
 
 struct dw_config {
   __u32 flags;
-  __u32 reserved;
+  /* top (dropped-name sampling): emit about one in sample_every drop verdicts to dw_samples,
+   * at most sample_per_s per CPU per second; 0 = sampling off. */
+  __u32 sample_every;
+  __u32 sample_per_s;
+  /* Rolling-subdomain detector. */
+  __u32 det_threshold;   /* distinct rolling names under one zone that ban a source */
+  __u32 det_window_s;    /* counting window */
+  __u32 det_min_nx_pct;  /* ratio guard: NXDOMAIN share of the source's answers, percent */
+  __u32 det_v6_prefix;   /* IPv6 sources are counted per prefix of this length */
+  __u32 det_bans_budget; /* kernel may add this many more detector bans (daemon refills) */
+  __u64 det_ban_ns;      /* length of the ban the kernel adds at once (the daemon adjusts) */
+  /* Ban action tc: truncated replies per source prefix, token bucket. */
+  __u32 slip_per_s;
+  __u32 slip_burst;
+  __u32 slip_v4_prefix;
+  __u32 slip_v6_prefix;
+  __u64 reserved;
 };
-DW_STATIC_ASSERT(sizeof(struct dw_config) == 8, "dw_config layout");
+DW_STATIC_ASSERT(sizeof(struct dw_config) == 64, "dw_config layout");
 
 /* The SipHash-1-3 key, drawn from getrandom() by the daemon; kept in the zone set's header. */
 struct dw_hash_key {
@@ -152,13 +173,13 @@ DW_STATIC_ASSERT(sizeof(struct dw_scratch) == DW_SCRATCH_BUF + 128, "dw_scratch 
  * per-CPU array: its lookup is inlined to one address computation, and counters and scratch
  * share the row's memory, so a packet touches one more cache line region instead of two map
  * structs and two per-CPU areas. Rows are a multiple of 64 bytes: CPUs never share a line. */
-#define DW_COUNTER_SLOTS 16
+#define DW_COUNTER_SLOTS 32
 struct dw_cpu_state {
   __u64 counters[DW_COUNTER_SLOTS]; /* indexed by enum dw_counter */
   struct dw_scratch scratch;
   __u8 pad[48];
 };
-DW_STATIC_ASSERT(sizeof(struct dw_cpu_state) == 640, "dw_cpu_state layout");
+DW_STATIC_ASSERT(sizeof(struct dw_cpu_state) == 768, "dw_cpu_state layout");
 DW_STATIC_ASSERT(sizeof(struct dw_cpu_state) % 64 == 0, "dw_cpu_state rows are whole lines");
 DW_STATIC_ASSERT(DW_C_COUNT <= DW_COUNTER_SLOTS, "counters fit in a row");
 
