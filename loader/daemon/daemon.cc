@@ -7,11 +7,14 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -20,6 +23,7 @@
 #include "checks.h"
 #include "config_map.h"
 #include "control_server.h"
+#include "daemon_hooks.h"
 #include "counters.h"
 #include "dnswash_skel.h"
 #include "error.h"
@@ -66,10 +70,29 @@ Mode mode_of_attach(uint8_t attach_mode) {
   return attach_mode == XDP_ATTACHED_DRV ? Mode::kNative : Mode::kGeneric;
 }
 
-class Daemon {
+class Daemon final : public DaemonHooks {
  public:
   explicit Daemon(const Options &o) : opt_(o) {}
   int run();
+
+  // DaemonHooks (see daemon_hooks.h).
+  void add_command(const std::string &name, bool admin, Command fn) override {
+    commands_[name] = {admin, std::move(fn)};
+  }
+  void add_fd(int fd, std::function<void()> on_readable) override {
+    watches_.push_back({fd, std::move(on_readable)});
+  }
+  void remove_fd(int fd) override {
+    std::erase_if(watches_, [fd](const Watch &w) { return w.fd == fd; });
+  }
+  void every(std::chrono::milliseconds period, std::function<void()> fn) override {
+    timers_.push_back({period, std::chrono::steady_clock::now() + period, std::move(fn)});
+  }
+  void add_status(const std::string &key, std::function<json()> fn) override {
+    status_parts_.push_back({key, std::move(fn)});
+  }
+  DnswashSkel &skel() override { return *skel_; }
+  const Options &options() const override { return opt_; }
 
  private:
   void start();
@@ -77,7 +100,10 @@ class Daemon {
   void attach_fresh();
   void take_over();
   void start_nfqueue();
+  void start_features();
   void loop();
+  int poll_timeout_ms() const;
+  void run_due_timers();
   void stop();
   void write_state_file();
   json handle(const json &req, const Peer &peer);
@@ -106,6 +132,26 @@ class Daemon {
   bool running_ = true;
   int64_t started_ms_ = now_unix_ms();
   std::string state_file_;
+
+  struct CommandEntry {
+    bool admin;
+    Command fn;
+  };
+  struct Watch {
+    int fd;
+    std::function<void()> on_readable;
+  };
+  struct Timer {
+    std::chrono::milliseconds period;
+    std::chrono::steady_clock::time_point due;
+    std::function<void()> fn;
+  };
+  std::map<std::string, CommandEntry> commands_;
+  std::vector<Watch> watches_;
+  std::vector<Timer> timers_;
+  std::vector<std::pair<std::string, std::function<json()>>> status_parts_;
+  // Daemon features (daemon_hooks.h), destroyed in stop() before the filter is detached.
+  std::vector<std::unique_ptr<DaemonFeature>> features_;
 };
 
 int Daemon::run() {
@@ -182,6 +228,7 @@ void Daemon::start() {
     attach_fresh();
   }
 
+  start_features();
   write_state_file();
   std::string ready = "READY=1\nSTATUS=filtering " + opt_.iface + " (" + mode_name(mode_) + ", " +
                       std::to_string(table_->size()) +
@@ -312,6 +359,31 @@ void Daemon::start_nfqueue() {
                opt_.queues == 1 ? "" : "s");
 }
 
+void Daemon::start_features() {
+  // One line per feature: features_.push_back(std::make_unique<Feature>(*this, ...));
+  // (a feature registers its commands, fds, timers and status in its constructor).
+}
+
+int Daemon::poll_timeout_ms() const {
+  if (timers_.empty()) return -1;
+  auto now = std::chrono::steady_clock::now();
+  auto first = timers_.front().due;
+  for (const Timer &t : timers_) first = std::min(first, t.due);
+  if (first <= now) return 0;
+  // Round up: waking a millisecond early would spin until the timer is due.
+  return int(std::chrono::ceil<std::chrono::milliseconds>(first - now).count());
+}
+
+void Daemon::run_due_timers() {
+  auto now = std::chrono::steady_clock::now();
+  for (Timer &t : timers_) {
+    if (t.due > now) continue;
+    // Next due from now, not from the old due time: a stalled loop does not run a burst.
+    t.due = now + t.period;
+    t.fn();
+  }
+}
+
 void Daemon::loop() {
   sigset_t set;
   sigemptyset(&set);
@@ -321,8 +393,11 @@ void Daemon::loop() {
 
   while (running_) {
     std::vector<pollfd> pfds{{sfd.get(), POLLIN, 0}, {sync_->poll_fd(), POLLIN, 0}};
+    const size_t first_watch = pfds.size();
+    for (const Watch &w : watches_) pfds.push_back({w.fd, POLLIN, 0});
+    const size_t first_control = pfds.size();
     for (int fd : control_->fds()) pfds.push_back({fd, POLLIN, 0});
-    int n = poll(pfds.data(), pfds.size(), -1);
+    int n = poll(pfds.data(), pfds.size(), poll_timeout_ms());
     if (n < 0) {
       if (errno == EINTR) continue;
       throw Error(errno_text("poll", errno));
@@ -350,13 +425,25 @@ void Daemon::loop() {
       }
     }
     if (pfds[1].revents) sync_->on_ready();
-    for (size_t i = 2; i < pfds.size(); ++i)
+    // Copies: a callback may add or remove watches.
+    std::vector<Watch> ready;
+    for (size_t i = first_watch; i < first_control; ++i)
+      if (pfds[i].revents)
+        for (const Watch &w : watches_)
+          if (w.fd == pfds[i].fd) ready.push_back(w);
+    for (const Watch &w : ready) w.on_readable();
+    for (size_t i = first_control; i < pfds.size(); ++i)
       if (pfds[i].revents) control_->on_readable(pfds[i].fd);
+    run_due_timers();
   }
 }
 
 void Daemon::stop() {
   sd_notify("STOPPING=1\n");
+  // Features first, newest first: they may use the maps, and must be gone before the link.
+  while (!features_.empty()) features_.pop_back();
+  watches_.clear();
+  timers_.clear();
   if (nfq_) {
     if (keep_) spdlog::warn("NFQUEUE mode cannot outlive the daemon: removing its rules");
     nfq_.reset();
@@ -454,6 +541,7 @@ json Daemon::status() const {
                         {"errors", q.errors}});
     j["nfqueue"] = {{"backend", nfq_->backend()}, {"queues", queues}};
   }
+  for (const auto &[key, fn] : status_parts_) j[key] = fn();
   return j;
 }
 
@@ -501,7 +589,13 @@ json Daemon::handle(const json &req, const Peer &peer) {
     if (!ok) r["error"] = sync_->status().last_error;
     return r;
   }
-  throw Error("unknown command '" + cmd + "' (status, counters, set-flag, zones, resync)");
+  if (auto it = commands_.find(cmd); it != commands_.end()) {
+    if (it->second.admin) need_admin();
+    return it->second.fn(req, peer);
+  }
+  std::string known = "status, counters, set-flag, zones, resync";
+  for (const auto &[name, entry] : commands_) known += ", " + name;
+  throw Error("unknown command '" + cmd + "' (" + known + ")");
 }
 
 }  // namespace
