@@ -239,11 +239,11 @@ expect_status REFUSED "junk before the filter"
 step "Start dnswashd on the public interface net0 (native XDP); zones come from named.conf"
 detector_args=()
 if "$DNSWASHD" --help 2>/dev/null | grep -q -- '--detector'; then
-  # The rolling-subdomain detector (issue: detector). A low threshold so the demo's roller is
-  # caught within a few dozen names; DEMO_DETECTOR_ARGS overrides.
-  read -r -a detector_args <<<"${DEMO_DETECTOR_ARGS:---detector --detector-threshold 20 --ban-time 60}"
+  # The rolling-subdomain detector (docs/detector.md), with its defaults (NXDOMAIN answers
+  # counted on egress); a short ban, and no ban state file (the lab leaves nothing behind).
+  detector_args=(--detector --ban-time 1m --ban-state-dir "")
 fi
-say server "dnswashd --iface net0 --named-conf $CONF_DIR/named.conf --mode native ${detector_args[*]}"
+say server "dnswashd --iface net0 --named-conf $CONF_DIR/named.conf --mode native${detector_args[*]:+ ${detector_args[*]}}"
 ip netns exec "$NS_SRV" "$DNSWASHD" --iface net0 --named-conf "$CONF_DIR/named.conf" --mode native \
   --pin-dir "" --state-dir "$RUN_DIR/state" "${detector_args[@]}" >"$RUN_DIR/dnswashd.log" 2>&1 &
 daemon_pid=$!
