@@ -343,7 +343,7 @@ if has_ctl_command bans; then
   in_ns "$NS_SRV" "$DNSWASHCTL" bans list | sed 's/^/  /'
 else
   say server "dnswashctl bans list   # not merged yet: the ban map itself"
-  bpftool -j map dump id "$(ctl --field maps.bans '{"cmd":"status"}')" | jq -r '.[] |
+  bpftool -j map dump id "$(ctl --field maps.bans '{"cmd":"status"}')" | jq -r '.[] | (.formatted // .) |
     (.key.addr | if .[0:12] == [0,0,0,0,0,0,0,0,0,0,255,255] then
        (.[12:] | map(tostring) | join(".")) else map(tostring) | join(",") end) as $a |
     "  \($a)/\(.key.prefixlen - 96)  " +
