@@ -264,38 +264,25 @@ ratio() { jq -n "if $2 == 0 then 0 else $1 / $2 * 100 | round / 100 end"; }
   echo "Baseline \"trivial XDP_DROP\" is the mean of its two runs, before and after dnswash's XDP"
   echo "runs: ${res[trivial]} pps."
   echo
-  echo "| receiver | zones | processed pps | x no filter | x trivial XDP_DROP | x string chain (same zones) | receiver ns/packet, estimated | string chain's estimate / this |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-  # Receiver cost, estimated: generator and receiver share CPU 0, so 1e9/pps is their summed
-  # cost; the generator's part is 1e9/pps(trivial) minus trivial's own live ns/run. Not for
-  # NFQUEUE, whose verdicts are made on the other CPU.
-  est() { [[ $1 == nfqueue/* || $trivial_ns == - ]] && { echo -; return; }
-    jq -n "1e9 / $2 - 1e9 / ${res[trivial]} + $trivial_ns | if . < 1 then 1 else . end | round"; }
-  for n in "${zone_counts[@]}"; do res[chain-est/$n]=$(est "chain/$n" "${res[chain/$n]}"); done
+  echo "| receiver | zones | processed pps | x no filter | x trivial XDP_DROP | x string chain (same zones) |"
+  echo "|---|---:|---:|---:|---:|---:|"
   for r in "${rows[@]}"; do
     IFS='|' read -r key label z p _ <<<"$r"
     vs_chain=-
     [[ $z != - && $key != chain/* ]] && vs_chain=$(ratio "$p" "${res[chain/$z]}")x
-    e=$(est "$key" "$p")
-    [[ $key == trivial* ]] && e=${res[$key-ns]}
-    res[est/$key]=$e
-    vs_est=-
-    [[ $z != - && $key != chain/* && $e != - ]] && vs_est=$(ratio "${res[chain-est/$z]}" "$e")x
-    echo "| $label | $z | $p | $(ratio "$p" "${res[none]}")x | $(ratio "$p" "${res[trivial]}")x | $vs_chain | $e | $vs_est |"
+    echo "| $label | $z | $p | $(ratio "$p" "${res[none]}")x | $(ratio "$p" "${res[trivial]}")x | $vs_chain |"
   done
   echo
   echo "The generator's share caps every in-kernel receiver's pps near the generator's own rate,"
-  echo "so pps ratios understate the receivers' differences. The estimate column takes the"
-  echo "generator out: 1e9/pps is generator + receiver per packet on CPU 0; the generator's part"
-  echo "is 1e9/pps(trivial XDP_DROP) minus the trivial program's live ns/run (1b). It is"
-  echo "approximate (it carries the noise of two pps figures), and not given for NFQUEUE, whose"
-  echo "verdicts are made by the daemon's thread on the other CPU."
+  echo "so these pps ratios understate the receivers' differences (the program's own cost is in"
+  echo "the live per-packet table). The two trivial XDP_DROP runs show how much the machine's"
+  echo "other load moved the figures during this run."
   echo
   echo "Goals (issue 9): dnswash native within 10% of trivial XDP_DROP at every zone count (x"
   echo "trivial >= 0.90), and at least 20x the string chain at 100 zones:"
   for n in "${zone_counts[@]}"; do
     r=$(ratio "${res[native/$n]}" "${res[trivial]}")
-    echo "- $n zones: native $r x trivial ($(jq -n "if $r >= 0.9 then \"met\" else \"not met\" end" -r)), $(ratio "${res[native/$n]}" "${res[chain/$n]}") x the string chain in pps ($(ratio "${res[chain-est/$n]}" "${res[est/native/$n]}") x on the estimated receiver cost)"
+    echo "- $n zones: native $r x trivial ($(jq -n "if $r >= 0.9 then \"met\" else \"not met\" end" -r)), $(ratio "${res[native/$n]}" "${res[chain/$n]}") x the string chain"
   done
 } >"$tmp/table.md"
 {
