@@ -14,7 +14,7 @@ pkgs=(
   # labs, oracles and benchmarks
   iproute2 iptables nftables bind9 bind9-utils bind9-dnsutils tshark
   jq iputils-ping  # the NFQUEUE lab test and benchmark; ping in tests/lab
-  netsniff-ng ethtool  # trafgen: the junk-flood generator of bench/flood_bench.sh; GRO on its veth
+  ethtool          # bench/flood_bench.sh: GRO (NAPI) on the receiving veth
   dnsperf          # legitimate query load of bench/attack_bench.sh
 )
 
