@@ -18,7 +18,7 @@ root=$(pwd)
 
 markdown=
 seconds=10
-flood_pps=100000
+flood_pps=200000
 qps=2000
 build=build
 while (($#)); do
