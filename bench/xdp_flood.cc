@@ -11,10 +11,20 @@
 // (a veth: the frame lands in the peer's NAPI ring, dropped there when full). A few dozen ns
 // per frame, so one CPU outruns any receiver.
 // Prints one JSON line: {"sent":N,"seconds":S,"pps":P}.
+//
+//   dnswash-xdp-flood --reader-on IFACE
+// A second baseline for the receiver: attaches (native XDP) a program that reads one 8-byte
+// word from each of the frame's first two cache lines (headers; DNS header and name) and
+// drops, and keeps it attached until SIGTERM/SIGINT. The trivial XDP_DROP reads nothing: on
+// the receiving CPU the frame's lines are cold (written by the generator's CPU), a cost any
+// real filter pays and the trivial program does not.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
+#include <linux/if_link.h>
 #include <net/if.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -100,6 +110,62 @@ std::vector<bpf_insn> program(int ifindex) {
   };
 }
 
+std::vector<bpf_insn> reader_program() {
+  auto I = [](uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
+    bpf_insn i{};
+    i.code = code;
+    i.dst_reg = dst & 0xf;
+    i.src_reg = src & 0xf;
+    i.off = off;
+    i.imm = imm;
+    return i;
+  };
+  return {
+      I(BPF_LDX | BPF_W | BPF_MEM, 2, 1, 0, 0),      // r2 = ctx->data
+      I(BPF_LDX | BPF_W | BPF_MEM, 3, 1, 4, 0),      // r3 = ctx->data_end
+      I(BPF_ALU64 | BPF_MOV | BPF_X, 4, 2, 0, 0),    // r4 = r2
+      I(BPF_ALU64 | BPF_ADD | BPF_K, 4, 0, 0, 72),   // r4 += 72
+      I(BPF_JMP | BPF_JGT | BPF_X, 4, 3, 3, 0),      // if r4 > r3 goto drop
+      I(BPF_LDX | BPF_DW | BPF_MEM, 5, 2, 0, 0),     // r5 = *(u64 *)(data + 0)
+      I(BPF_LDX | BPF_DW | BPF_MEM, 6, 2, 64, 0),    // r6 = *(u64 *)(data + 64)
+      I(BPF_ALU64 | BPF_ADD | BPF_X, 5, 6, 0, 0),    // r5 += r6 (both loads are used)
+      I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_DROP),  // drop:
+      I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+  };
+}
+
+volatile sig_atomic_t g_stop = 0;
+
+int run_reader(const std::string &iface) {
+  int ifindex = int(if_nametoindex(iface.c_str()));
+  if (ifindex == 0) {
+    std::perror(("xdp-flood: " + iface).c_str());
+    return 1;
+  }
+  auto insns = reader_program();
+  static char log[65536];
+  LIBBPF_OPTS(bpf_prog_load_opts, lo, .log_level = 1, .log_size = sizeof log, .log_buf = log);
+  int prog = bpf_prog_load(BPF_PROG_TYPE_XDP, "dw_read_drop", "GPL", insns.data(), insns.size(),
+                           &lo);
+  if (prog < 0) {
+    std::fprintf(stderr, "xdp-flood: reader load failed: %s\n%s\n", std::strerror(errno), log);
+    return 1;
+  }
+  // A link, not a netlink attach: it goes away with this process whatever happens.
+  int link = bpf_link_create(prog, ifindex, BPF_XDP, nullptr);
+  if (link < 0) {
+    std::perror("xdp-flood: attach (native XDP link)");
+    return 1;
+  }
+  signal(SIGTERM, [](int) { g_stop = 1; });
+  signal(SIGINT, [](int) { g_stop = 1; });
+  std::printf("{\"attached\":true}\n");
+  std::fflush(stdout);
+  while (!g_stop) pause();
+  close(link);
+  return 0;
+}
+
 bool parse_mac(const std::string &s, uint8_t out[6]) {
   unsigned b[6];
   if (std::sscanf(s.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
@@ -112,15 +178,22 @@ bool parse_mac(const std::string &s, uint8_t out[6]) {
 
 int main(int argc, char **argv) {
   CLI::App app{"dnswash in-kernel junk-query flood (XDP live frames)"};
-  std::string dev, dmac_s, smac_s, src_s = "192.0.2.1", dst_s = "192.0.2.53";
+  std::string dev, dmac_s, smac_s, src_s = "192.0.2.1", dst_s = "192.0.2.53", reader;
   double seconds = 5;
-  app.add_option("--dev", dev, "interface to send on (a veth)")->required();
-  app.add_option("--dst-mac", dmac_s, "destination MAC (the peer's)")->required();
-  app.add_option("--src-mac", smac_s, "source MAC")->required();
+  auto *reader_opt = app.add_option("--reader-on", reader,
+                                    "attach the read-then-drop baseline program here and wait");
+  app.add_option("--dev", dev, "interface to send on (a veth)")->excludes(reader_opt);
+  app.add_option("--dst-mac", dmac_s, "destination MAC (the peer's)");
+  app.add_option("--src-mac", smac_s, "source MAC");
   app.add_option("--src", src_s, "source IPv4");
   app.add_option("--dst", dst_s, "destination IPv4");
   app.add_option("--seconds", seconds, "how long");
   CLI11_PARSE(app, argc, argv);
+  if (!reader.empty()) return run_reader(reader);
+  if (dev.empty()) {
+    std::fprintf(stderr, "xdp-flood: give --dev, --dst-mac and --src-mac (or --reader-on)\n");
+    return 2;
+  }
   uint8_t dmac[6], smac[6];
   in_addr src{}, dst{};
   if (!parse_mac(dmac_s, dmac) || !parse_mac(smac_s, smac) ||
