@@ -4,7 +4,9 @@
 # run-time statistics during that flood. Needs root; builds the tools if missing.
 #
 # Usage: bash bench/flood_bench.sh [--markdown FILE] [--live-markdown FILE] [--seconds S]
-#                                  [--build DIR] [--zones '2 100 1000']
+#                                  [--build DIR] [--zones '2 100 1000'] [--live-zones '1000000']
+# --live-zones: extra zone counts for dnswash native XDP only (no string chain, no generic or
+# NFQUEUE run), for the live per-packet cost with a big zone set (issue 2's 1M-zone case).
 # --live-markdown: the live per-packet cost table goes to its own file instead of after the
 # throughput table.
 #
@@ -36,6 +38,7 @@ live_markdown=
 seconds=5
 build=build
 zone_counts=(2 100 1000)
+live_zone_counts=()
 while (($#)); do
   case $1 in
     --markdown) markdown=$2; shift 2 ;;
@@ -44,7 +47,8 @@ while (($#)); do
     --seconds) seconds=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --zones) read -r -a zone_counts <<<"$2"; shift 2 ;;
-    *) echo "usage: $0 [--markdown FILE] [--live-markdown FILE] [--seconds S] [--build DIR] [--zones '2 100 1000']" >&2; exit 2 ;;
+    --live-zones) read -r -a live_zone_counts <<<"$2"; shift 2 ;;
+    *) echo "usage: $0 [--markdown FILE] [--live-markdown FILE] [--seconds S] [--build DIR] [--zones '2 100 1000'] [--live-zones '1000000']" >&2; exit 2 ;;
   esac
 done
 daemon=$root/$build/loader/daemon/dnswashd
@@ -113,7 +117,7 @@ pin_napi() {
 mac_r=$(ip -j -n "$rcv" link show "$vr" | jq -r '.[0].address')
 mac_g=$(ip -j -n "$gen" link show "$vg" | jq -r '.[0].address')
 # Zones zNNNN<6 random letters>.com (as in bench/nfqueue_bench.sh).
-for n in "${zone_counts[@]}"; do
+for n in "${zone_counts[@]}" "${live_zone_counts[@]}"; do
   # one awk, not a pipeline per zone: 1,100 of those took minutes on a loaded machine
   awk -v n="$n" -v seed="$RANDOM$n" 'BEGIN {
     srand(seed)
@@ -224,12 +228,14 @@ PROG_ID=
 # --- dnswash: native XDP, generic XDP, NFQUEUE at each zone count -----------------------------
 notauth() { R "$ctl" --iface "$vr" --field counters.not-authoritative '{"cmd":"counters"}'; }
 for mode in native generic nfqueue; do
-  for n in "${zone_counts[@]}"; do
+  counts=("${zone_counts[@]}")
+  [[ $mode == native ]] && counts+=("${live_zone_counts[@]}")
+  for n in "${counts[@]}"; do
     [[ $mode == native ]] && trivial "trivial/$n" "trivial XDP_DROP (native), paired with the next row"
     ip netns exec "$rcv" "$daemon" --iface "$vr" --named-conf "" --zones-file "$tmp/zones-$n" \
       --mode "$mode" --pin-dir "" --state-dir "$tmp" >"$tmp/dnswashd.log" 2>&1 &
     daemon_pid=$!
-    deadline=$((SECONDS + 30))
+    deadline=$((SECONDS + 60)) # a million zones take a few seconds to load
     until R "$ctl" --iface "$vr" '{"cmd":"status"}' >/dev/null 2>&1; do
       kill -0 "$daemon_pid" 2>/dev/null || { cat "$tmp/dnswashd.log"; exit 1; }
       ((SECONDS < deadline)) || { cat "$tmp/dnswashd.log"; exit 1; }
@@ -299,7 +305,7 @@ ratio() { jq -n "if $2 == 0 then 0 else $1 / $2 * 100 | round / 100 end"; }
   for r in "${rows[@]}"; do
     IFS='|' read -r key label z p _ <<<"$r"
     vs_chain=-
-    [[ $z != - && $key != chain/* ]] && vs_chain=$(ratio "$p" "${res[chain/$z]}")x
+    [[ $z != - && $key != chain/* && -n ${res[chain/$z]:-} ]] && vs_chain=$(ratio "$p" "${res[chain/$z]}")x
     base=${res[trivial]}
     [[ $key == native/* ]] && base=${res[trivial/$z]}
     echo "| $label | $z | $p | $(ratio "$p" "${res[none]}")x | $(ratio "$p" "$base")x | $vs_chain |"
@@ -328,7 +334,9 @@ ratio() { jq -n "if $2 == 0 then 0 else $1 / $2 * 100 | round / 100 end"; }
   echo "| XDP_DROP after reading 2 cache lines of the frame (native) | - | ${res[reader-ns]} | $(ratio "${res[reader-ns]}" "$trivial_ns")x |"
   echo "| trivial XDP_DROP (native), mean of its ${#triv_ns[@]} runs ($(IFS=,; echo "${triv_ns[*]}" | sed 's/,/, /g')) | - | $trivial_ns | 1x |"
   for mode in native generic; do
-    for n in "${zone_counts[@]}"; do
+    counts=("${zone_counts[@]}")
+    [[ $mode == native ]] && counts+=("${live_zone_counts[@]}")
+    for n in "${counts[@]}"; do
       v=${res[$mode-ns/$n]}
       echo "| dnswash $mode | $n | $v | $([[ $v == - || $trivial_ns == - ]] && echo - || echo "$(ratio "$v" "$trivial_ns")x") |"
     done
