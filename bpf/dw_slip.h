@@ -41,9 +41,10 @@ struct dw_slip_walk {
   struct dw_scratch *sc; /* buf holds the message */
   __u32 n;               /* bytes of the message in buf */
 };
-#define DW_SLIP_CUR(sc) (*(volatile __u32 *)&(sc)->label_off[0])  /* next label's length byte */
-#define DW_SLIP_DONE(sc) (*(volatile __u32 *)&(sc)->label_off[4]) /* 1: root label at the cursor */
-#define DW_SLIP_L3(sc) (*(volatile __u32 *)&(sc)->label_off[8])   /* see dw_slip() */
+/* next label's length byte; 1 once the root label is at the cursor; see dw_slip() */
+#define DW_SLIP_CUR(sc) (*(volatile __u32 *)&(sc)->label_off[0])
+#define DW_SLIP_DONE(sc) (*(volatile __u32 *)&(sc)->label_off[4])
+#define DW_SLIP_L3(sc) (*(volatile __u32 *)&(sc)->label_off[8])
 
 /* One label of the QNAME. The same rules as the verdict's parser (dw_verdict.h), without
  * recording offsets. Under bpf_loop, so verified once. */
@@ -82,8 +83,8 @@ static __always_inline void dw_slip_mask(struct dw_slip_key *k, const __u8 *addr
 
 /* Token bucket per source prefix (GCRA). Returns 1 if a slip may go out. Concurrent CPUs may
  * race on one bucket and let a few more through than the rate: harmless at these rates. */
-static __always_inline int dw_slip_take(const struct dw_config *cfg, int family,
-                                        const __u8 *src, struct dw_cpu_state *st) {
+static __always_inline int dw_slip_take(const struct dw_config *cfg, int family, const __u8 *src,
+                                        struct dw_cpu_state *st) {
   struct dw_slip_key k;
   struct dw_slip_val *sv;
   __u32 rate = cfg->slip_per_s ? cfg->slip_per_s : DW_SLIP_DEF_PER_S;
@@ -135,7 +136,7 @@ struct dw_udp4_pseudo {
   __u8 daddr[4];
   __u8 zero;
   __u8 proto;
-  __u16 udp_len; /* network order */
+  __u16 udp_len;                  /* network order */
   __u16 sport, dport, len, check; /* the UDP header, checksum 0 */
 };
 struct dw_udp6_pseudo {
@@ -170,18 +171,18 @@ static __always_inline __u16 dw_slip_udp_csum(const void *pseudo, __u32 pseudo_l
 
 /* Fixed-size swaps: plain loads and stores at constant offsets from one checked pointer (a
  * loop here gets compiled into a pointer the verifier can no longer bound). */
-#define DW_SWAP(a, b, T)                                                                       \
-  do {                                                                                         \
-    T dw_t_, dw_u_;                                                                            \
-    __builtin_memcpy(&dw_t_, (a), sizeof(T));                                                  \
-    __builtin_memcpy(&dw_u_, (b), sizeof(T));                                                  \
-    __builtin_memcpy((a), &dw_u_, sizeof(T));                                                  \
-    __builtin_memcpy((b), &dw_t_, sizeof(T));                                                  \
+#define DW_SWAP(a, b, T)                      \
+  do {                                        \
+    T dw_t_, dw_u_;                           \
+    __builtin_memcpy(&dw_t_, (a), sizeof(T)); \
+    __builtin_memcpy(&dw_u_, (b), sizeof(T)); \
+    __builtin_memcpy((a), &dw_u_, sizeof(T)); \
+    __builtin_memcpy((b), &dw_t_, sizeof(T)); \
   } while (0)
 
 /* Turns the checked query (dw_slip) into the slip. Returns 0 on success. */
-static __always_inline int dw_slip_send(struct xdp_md *ctx, __u32 l3_off, int family,
-                                        __u32 msg_len, struct dw_scratch *sc) {
+static __always_inline int dw_slip_send(struct xdp_md *ctx, __u32 l3_off, int family, __u32 msg_len,
+                                        struct dw_scratch *sc) {
   __u8 *data = (__u8 *)(long)ctx->data, *end = (__u8 *)(long)ctx->data_end, *l3, *udp, *dns;
   __u32 frame_len, new_len;
   __u16 udp_len_be = __builtin_bswap16((__u16)(8 + msg_len)), csum;
@@ -209,7 +210,7 @@ static __always_inline int dw_slip_send(struct xdp_md *ctx, __u32 l3_off, int fa
     udp = l3 + 20;
     DW_SWAP(l3 + 12, l3 + 16, __u32);
     *(__u16 *)(l3 + 2) = __builtin_bswap16((__u16)(20 + 8 + msg_len));
-    l3[8] = 64;                  /* TTL */
+    l3[8] = 64; /* TTL */
     *(__u16 *)(l3 + 10) = 0;
 #pragma unroll
     for (i = 0; i < 20; i += 2) sum += *(__u16 *)(l3 + i);
@@ -232,7 +233,7 @@ static __always_inline int dw_slip_send(struct xdp_md *ctx, __u32 l3_off, int fa
     DW_SWAP(l3 + 8, l3 + 24, __u64);
     DW_SWAP(l3 + 16, l3 + 32, __u64);
     *(__u16 *)(l3 + 4) = udp_len_be; /* payload length: no extension headers */
-    l3[7] = 64;                       /* hop limit */
+    l3[7] = 64;                      /* hop limit */
     __builtin_memcpy(ph.saddr, l3 + 8, 16);
     __builtin_memcpy(ph.daddr, l3 + 24, 16);
     ph.udp_len = __builtin_bswap32(8 + msg_len);
@@ -256,8 +257,7 @@ static __always_inline int dw_slip_send(struct xdp_md *ctx, __u32 l3_off, int fa
   /* Cut everything after the question (EDNS OPT, padding, Ethernet padding). */
   frame_len = (__u32)bpf_xdp_get_buff_len(ctx);
   new_len = (__u32)(dns - data) + msg_len;
-  if (new_len < frame_len && bpf_xdp_adjust_tail(ctx, -(int)(frame_len - new_len)) != 0)
-    return -1;
+  if (new_len < frame_len && bpf_xdp_adjust_tail(ctx, -(int)(frame_len - new_len)) != 0) return -1;
   return 0;
 }
 
@@ -270,8 +270,8 @@ static __always_inline int dw_slip_send(struct xdp_md *ctx, __u32 l3_off, int fa
  * which happens only if enforce), else DW_R_BANNED. */
 __attribute__((noinline)) int dw_slip(struct xdp_md *ctx, __u32 enforce) {
   __u8 *data = (__u8 *)(long)ctx->data, *end = (__u8 *)(long)ctx->data_end, *l3, *udp;
-  __u32 zero = 0, cpu = bpf_get_smp_processor_id(), l3_off = 14, ip_hlen, ip_len, udp_off,
-        udp_len, n, msg_len;
+  __u32 zero = 0, cpu = bpf_get_smp_processor_id(), l3_off = 14, ip_hlen, ip_len, udp_off, udp_len,
+        n, msg_len;
   struct dw_config *cfg = bpf_map_lookup_elem(&dw_config_map, &zero);
   struct dw_cpu_state *st = bpf_map_lookup_elem(&dw_cpu, &cpu);
   struct dw_scratch *sc;
@@ -302,7 +302,7 @@ __attribute__((noinline)) int dw_slip(struct xdp_md *ctx, __u32 enforce) {
   if (proto == DW_ETH_P_IP) {
     if (l3 + 20 + 8 + DW_DNS_HDR_LEN > end) return DW_R_BANNED;
     if (l3[0] != 0x45 || l3[9] != DW_IPPROTO_UDP) return DW_R_BANNED; /* options */
-    if (dw_be16(l3 + 6) & 0x3FFF) return DW_R_BANNED;                /* a fragment */
+    if (dw_be16(l3 + 6) & 0x3FFF) return DW_R_BANNED;                 /* a fragment */
     if (l3[12] >= 224 || l3[16] >= 224) return DW_R_BANNED;           /* multicast, class E */
     family = 4;
     ip_hlen = 20;
@@ -313,7 +313,7 @@ __attribute__((noinline)) int dw_slip(struct xdp_md *ctx, __u32 enforce) {
   } else if (proto == DW_ETH_P_IPV6) {
     if (l3 + 40 + 8 + DW_DNS_HDR_LEN > end) return DW_R_BANNED;
     if ((l3[0] >> 4) != 6 || l3[6] != DW_IPPROTO_UDP) return DW_R_BANNED; /* extension hdrs */
-    if (l3[8] == 0xff || l3[24] == 0xff) return DW_R_BANNED;            /* multicast */
+    if (l3[8] == 0xff || l3[24] == 0xff) return DW_R_BANNED;              /* multicast */
     family = 6;
     ip_hlen = 40;
     ip_len = 40 + dw_be16(l3 + 4);

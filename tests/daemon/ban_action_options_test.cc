@@ -41,14 +41,14 @@ TEST(BanActionOptions, Tc) {
 }
 
 TEST(BanActionOptions, BadValuesAreUsageErrors) {
-  for (std::vector<std::string> bad : std::vector<std::vector<std::string>>{
-           {"--ban-action", "refuse"},
-           {"--slip-rate", "0"},
-           {"--slip-rate", "1000001"},
-           {"--slip-burst", "0"},
-           {"--slip-v4-prefix", "33"},
-           {"--slip-v6-prefix", "0"},
-           {"--slip-v6-prefix", "129"}}) {
+  for (std::vector<std::string> bad :
+       std::vector<std::vector<std::string>>{{"--ban-action", "refuse"},
+                                             {"--slip-rate", "0"},
+                                             {"--slip-rate", "1000001"},
+                                             {"--slip-burst", "0"},
+                                             {"--slip-v4-prefix", "33"},
+                                             {"--slip-v6-prefix", "0"},
+                                             {"--slip-v6-prefix", "129"}}) {
     auto p = parse_ba(bad);
     ASSERT_TRUE(p.exit_now) << bad[0] << " " << bad[1];
     EXPECT_EQ(*p.exit_now, 2) << bad[0] << " " << bad[1];

@@ -24,7 +24,9 @@ struct Out {
   Counters delta{};
 };
 
-uint16_t be16(const Bytes &b, size_t off) { return uint16_t(b[off] << 8 | b[off + 1]); }
+uint16_t be16(const Bytes &b, size_t off) {
+  return uint16_t(b[off] << 8 | b[off + 1]);
+}
 void put_be16(Bytes &b, size_t off, uint16_t v) {
   b[off] = uint8_t(v >> 8);
   b[off + 1] = uint8_t(v);
@@ -311,52 +313,69 @@ TEST_F(Slip, NotSlippedButDropped) {
       {"response (QR=1)", [&] { return query(src, 4, spec([](DnsSpec &d) { d.qr = true; })); }},
       {"NOTIFY", [&] { return query(src, 4, spec([](DnsSpec &d) { d.opcode = 4; })); }},
       {"QDCOUNT 2", [&] { return query(src, 4, spec([](DnsSpec &d) { d.qdcount = 2; })); }},
-      {"no QTYPE", [&] { return query(src, 4, spec([](DnsSpec &d) { d.omit_type_class = true; })); }},
+      {"no QTYPE",
+       [&] { return query(src, 4, spec([](DnsSpec &d) { d.omit_type_class = true; })); }},
       {"compression pointer",
-       [&] { return query(src, 4, spec([](DnsSpec &d) { d.raw_qname = Bytes{3, 'w', 'w', 'w', 0xc0, 12}; })); }},
+       [&] {
+         return query(src, 4,
+                      spec([](DnsSpec &d) { d.raw_qname = Bytes{3, 'w', 'w', 'w', 0xc0, 12}; }));
+       }},
       {"name past the end",
-       [&] { return query(src, 4, spec([](DnsSpec &d) { d.raw_qname = Bytes{9, 'w'}; d.omit_type_class = true; })); }},
-      {"short message", [&] {
+       [&] {
+         return query(src, 4, spec([](DnsSpec &d) {
+                        d.raw_qname = Bytes{9, 'w'};
+                        d.omit_type_class = true;
+                      }));
+       }},
+      {"short message",
+       [&] {
          FrameSpec fs;
          fs.src = src;
          return frame(fs, Bytes{1, 2, 3, 4});
        }},
-      {"source port 0", [&] {
+      {"source port 0",
+       [&] {
          FrameSpec fs;
          fs.src = src;
          fs.sport = 0;
          return frame(fs, dns_message(spec([](DnsSpec &) {})));
        }},
-      {"source port 19 (chargen)", [&] {
+      {"source port 19 (chargen)",
+       [&] {
          FrameSpec fs;
          fs.src = src;
          fs.sport = 19;
          return frame(fs, dns_message(spec([](DnsSpec &) {})));
        }},
-      {"IPv4 options", [&] {
+      {"IPv4 options",
+       [&] {
          FrameSpec fs;
          fs.src = src;
          fs.ipv4_options = {1, 1, 1, 0};
          return frame(fs, dns_message(spec([](DnsSpec &) {})));
        }},
-      {"first fragment", [&] {
+      {"first fragment",
+       [&] {
          FrameSpec fs;
          fs.src = src;
          fs.more_fragments = true;
          return frame(fs, dns_message(spec([](DnsSpec &) {})));
        }},
-      {"multicast destination", [&] {
+      {"multicast destination",
+       [&] {
          FrameSpec fs;
          fs.src = src;
          fs.dst = "224.0.0.251";
          return frame(fs, dns_message(spec([](DnsSpec &) {})));
        }},
-      {"group destination MAC", [&] {
+      {"group destination MAC",
+       [&] {
          Bytes f = query(src, 4, spec([](DnsSpec &) {}));
          f[0] = 0x01;
          return f;
        }},
-      {"UDP length disagrees", [&] {
+      {"UDP length disagrees",
+       [&] {
          FrameSpec fs;
          fs.src = src;
          fs.udp_len_delta = -2;

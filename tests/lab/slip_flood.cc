@@ -39,7 +39,9 @@ namespace {
   exit(2);
 }
 
-uint16_t be16(const uint8_t *p) { return uint16_t(p[0] << 8 | p[1]); }
+uint16_t be16(const uint8_t *p) {
+  return uint16_t(p[0] << 8 | p[1]);
+}
 uint32_t sum16(const uint8_t *p, size_t n, uint32_t s = 0) {
   for (size_t i = 0; i + 1 < n; i += 2) s += uint32_t(p[i] << 8 | p[i + 1]);
   if (n & 1) s += uint32_t(p[n - 1] << 8);
@@ -149,8 +151,8 @@ int main(int argc, char **argv) {
     sent_bytes += f.size();
   }
 
-  size_t replies = 0, reply_bytes = 0, larger = 0, bad_sum = 0, not_tc = 0, unmatched = 0,
-         dup = 0, max_reply = 0;
+  size_t replies = 0, reply_bytes = 0, larger = 0, bad_sum = 0, not_tc = 0, unmatched = 0, dup = 0,
+         max_reply = 0;
   long want = -1;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   std::map<Key, bool> seen;
@@ -203,10 +205,11 @@ int main(int argc, char **argv) {
     uint8_t f2 = buf[udp + 8 + 2];
     if ((f2 & 0x82) != 0x82) ++not_tc;
   }
-  printf("{\"sent\":%u,\"sent_bytes\":%zu,\"replies\":%zu,\"reply_bytes\":%zu,\"larger\":%zu,"
-         "\"bad_checksum\":%zu,\"not_tc\":%zu,\"unmatched\":%zu,\"duplicates\":%zu,"
-         "\"max_reply\":%zu,\"want\":%ld}\n",
-         count, sent_bytes, replies, reply_bytes, larger, bad_sum, not_tc, unmatched, dup,
-         max_reply, want);
+  printf(
+      "{\"sent\":%u,\"sent_bytes\":%zu,\"replies\":%zu,\"reply_bytes\":%zu,\"larger\":%zu,"
+      "\"bad_checksum\":%zu,\"not_tc\":%zu,\"unmatched\":%zu,\"duplicates\":%zu,"
+      "\"max_reply\":%zu,\"want\":%ld}\n",
+      count, sent_bytes, replies, reply_bytes, larger, bad_sum, not_tc, unmatched, dup, max_reply,
+      want);
   return ok ? 0 : 1;
 }
