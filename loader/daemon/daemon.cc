@@ -24,6 +24,7 @@
 #include "config_map.h"
 #include "control_server.h"
 #include "daemon_hooks.h"
+#include "detector_feature.h"
 #include "counters.h"
 #include "dnswash_skel.h"
 #include "error.h"
@@ -93,6 +94,9 @@ class Daemon final : public DaemonHooks {
   }
   DnswashSkel &skel() override { return *skel_; }
   const Options &options() const override { return opt_; }
+  const SyncStatus &sync_status() const override { return sync_->status(); }
+  std::vector<std::string> zone_names() override { return table_->names(); }
+  int ifindex() const override { return ifindex_; }
 
  private:
   void start();
@@ -362,6 +366,7 @@ void Daemon::start_nfqueue() {
 void Daemon::start_features() {
   // One line per feature: features_.push_back(std::make_unique<Feature>(*this, ...));
   // (a feature registers its commands, fds, timers and status in its constructor).
+  features_.push_back(std::make_unique<DetectorFeature>(*this));
 }
 
 int Daemon::poll_timeout_ms() const {
