@@ -109,7 +109,7 @@ int dnswash_xdp(struct xdp_md *ctx) {
   st->counters[(__u32)r & (DW_COUNTER_SLOTS - 1)] += 1; /* own row: no atomic needed */
   /* Detector, queries signal only: one flag test on the allowed path otherwise. */
   if (r == DW_R_ALLOWED && cfg && (cfg->flags & DW_CFG_DETECTOR_QUERIES))
-    dw_det_on_query(&env, cfg, &st->scratch, &v);
+    dw_det_query_hook(ctx);
   if (!dw_reason_is_drop((unsigned)r)) return XDP_PASS;
   /* The one drop outside UDP/53 (an over-long IPv6 header chain) has no config yet. */
   if (!cfg) cfg = bpf_map_lookup_elem(&dw_config_map, &zero);

@@ -60,11 +60,27 @@ struct {
   __uint(max_entries, DW_DET_EVENTS_BYTES);
 } dw_det_events SEC(".maps");
 
-/* Per-CPU scratch: the tc program's question buffer (it never shares dw_cpu's with XDP) and
- * the value of a new dw_det entry (too big for the 512-byte stack beside the rest). */
+/* One observation: a name for client k.addr under zone k.zone_tag. */
+struct dw_det_obs {
+  struct dw_det_key k;
+  __u64 name_digest;
+  __u32 prefixlen; /* of the ban: 128 (IPv4-mapped /32) or the IPv6 prefix */
+  __u32 nx;        /* the answer was NXDOMAIN (answers signal); 1 for every query (queries) */
+  __u32 wire_len;  /* of the name at sc->buf[12] */
+  __u32 signal;    /* DW_DET_SIGNAL_* */
+};
+
+/* Per-CPU scratch: the tc program's question buffer (it never shares dw_cpu's with XDP), the
+ * value of a new dw_det entry and the ban keys: the XDP program's frame, the queries hook's and
+ * a bpf_loop callback's must fit in 512 bytes together. XDP and tc egress never interleave on
+ * one CPU (tc egress runs with bottom halves off; each program runs to completion). */
 struct dw_det_percpu {
   struct dw_scratch sc;
   __u8 init[sizeof(struct dw_det_val)];
+  struct dw_det_obs o;
+  struct dw_ban_key bk;
+  struct dw_ban_key probe;
+  struct dw_ban_val bv;
 };
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -83,6 +99,7 @@ struct dw_det_hash_ctx {
   struct dw_sip s;
   __u64 depth_mask;
   __u64 zone_digest;
+  __u64 name_digest;
   __u32 mask;
   __u32 nl;
   __u32 max_depth;
@@ -101,6 +118,9 @@ static long dw_det_hash_step(__u32 i, void *arg) {
       c->zone_digest = dg;
     }
   }
+  /* The whole name's digest here, not in the caller: its copy of the state would sit in the
+   * caller's frame (see the stack note at dw_det_query_hook). */
+  if (d == c->nl) c->name_digest = dw_sip_digest(&c->s);
   return 0;
 }
 
@@ -122,11 +142,12 @@ static __always_inline int dw_det_hash_name(struct dw_env *env, const struct dw_
   c.nl = nl;
   c.found = 0;
   c.zone_digest = 0;
+  c.name_digest = 0;
   dw_sip_init(&c.s, hdr->key.k0, hdr->key.k1);
   DW_LOOP(nl, dw_det_hash_step, &c);
   if (!c.found) return 0;
   *zone_tag = dw_zone_tag(c.zone_digest);
-  *name_digest = dw_sip_digest(&c.s);
+  *name_digest = c.name_digest;
   return 1;
 }
 
@@ -242,18 +263,8 @@ static __always_inline void dw_det_emit(const struct dw_det_key *k, __u32 prefix
   bpf_ringbuf_submit(ev, 0);
 }
 
-/* One observation: a name for client k.addr under zone k.zone_tag. */
-struct dw_det_obs {
-  struct dw_det_key k;
-  __u64 name_digest;
-  __u32 prefixlen; /* of the ban: 128 (IPv4-mapped /32) or the IPv6 prefix */
-  __u32 nx;        /* the answer was NXDOMAIN (answers signal); 1 for every query (queries) */
-  __u32 wire_len;  /* of the name at sc->buf[12] */
-  __u32 signal;    /* DW_DET_SIGNAL_* */
-};
-
-/* Counts one name and bans on a crossing. A subprogram of its own (noinline): its stack frame
- * is separate from the caller's parse state, and the verifier checks it once. */
+/* Counts one name and bans on a crossing. A subprogram (noinline) of its own: the stack frames
+ * of the XDP program, the queries hook and this must fit in 512 bytes together. */
 static __attribute__((noinline)) int dw_det_observe(struct dw_config *cfg, struct dw_det_obs *o,
                                                     const struct dw_scratch *sc) {
   struct dw_det_key *k = &o->k;
@@ -264,11 +275,12 @@ static __attribute__((noinline)) int dw_det_observe(struct dw_config *cfg, struc
   __u64 now, window_ns, bit_mask;
   __u32 thr, pct, word, crossed = 0, newname = 0, report_never = 0, distinct = 0;
 
+  __u32 zero = 0;
+  struct dw_det_percpu *pc;
+
   snap.distinct = snap.nx = snap.answers = 0;
   e = bpf_map_lookup_elem(&dw_det, k);
   if (!e) {
-    __u32 zero = 0;
-    struct dw_det_percpu *pc;
     struct dw_det_val *init;
     if (!nx) return 0; /* no entry until the first NXDOMAIN: plain resolvers cost nothing */
     pc = bpf_map_lookup_elem(&dw_det_scratch, &zero);
@@ -339,22 +351,26 @@ static __attribute__((noinline)) int dw_det_observe(struct dw_config *cfg, struc
     e->sample_len = wire_len > DW_DET_SAMPLE ? DW_DET_SAMPLE : wire_len;
   }
   if (crossed != 1) return 0;
+  pc = bpf_map_lookup_elem(&dw_det_scratch, &zero);
+  if (!pc) {
+    e->flags = 0;
+    return 0;
+  }
 
   {
-    struct dw_ban_key bk;
-    struct dw_ban_key probe;
+    struct dw_ban_key *bk = &pc->bk, *probe = &pc->probe;
+    struct dw_ban_val *bv = &pc->bv;
     const struct dw_ban_val *cur;
-    struct dw_ban_val bv;
-    __builtin_memcpy(bk.addr, k->addr, 16);
-    bk.prefixlen = prefixlen;
-    __builtin_memcpy(probe.addr, k->addr, 16);
-    probe.prefixlen = 128;
-    if (bpf_map_lookup_elem(&dw_det_never, &probe)) {
+    __builtin_memcpy(bk->addr, k->addr, 16);
+    bk->prefixlen = prefixlen;
+    __builtin_memcpy(probe->addr, k->addr, 16);
+    probe->prefixlen = 128;
+    if (bpf_map_lookup_elem(&dw_det_never, probe)) {
       e->flags = DW_DET_F_REPORTED; /* reported once in this window */
       dw_det_count(DW_C_DET_NEVER_BAN);
       report_never = 1;
     } else {
-      cur = bpf_map_lookup_elem(&dw_bans, &bk);
+      cur = bpf_map_lookup_elem(&dw_bans, bk);
       if (cur && (cur->expires_ns == 0 || now < cur->expires_ns)) { /* already banned */
         e->flags = 0;
         return 0;
@@ -365,15 +381,15 @@ static __attribute__((noinline)) int dw_det_observe(struct dw_config *cfg, struc
         e->flags = 0; /* the next new name tries again */
         return 0;
       }
-      bv.expires_ns = now + (cfg->det_ban_ns ? cfg->det_ban_ns : DW_DET_DEFAULT_BAN_NS);
-      bv.origin = DW_BAN_ORIGIN_DETECTOR;
-      bv.reserved = 0;
-      if (bpf_map_update_elem(&dw_bans, &bk, &bv, BPF_ANY) != 0) {
+      bv->expires_ns = now + (cfg->det_ban_ns ? cfg->det_ban_ns : DW_DET_DEFAULT_BAN_NS);
+      bv->origin = DW_BAN_ORIGIN_DETECTOR;
+      bv->reserved = 0;
+      if (bpf_map_update_elem(&dw_bans, bk, bv, BPF_ANY) != 0) {
         e->flags = 0;
         return 0;
       }
       dw_det_count(DW_C_DET_BANS);
-      dw_det_emit(k, prefixlen, DW_DET_EV_BANNED, now, bv.expires_ns, &snap, sc, wire_len, signal,
+      dw_det_emit(k, prefixlen, DW_DET_EV_BANNED, now, bv->expires_ns, &snap, sc, wire_len, signal,
                   e);
     }
   }
@@ -408,25 +424,75 @@ static __always_inline __u32 dw_det_client_v6(struct dw_det_key *k, const struct
   return plen;
 }
 
-/* Queries signal, called by the XDP program for an ALLOWED query (flag checked by the caller):
- * the name is in sc with its label offsets, v->src the client. */
-static __always_inline void dw_det_on_query(struct dw_env *env, struct dw_config *cfg,
-                                            const struct dw_scratch *sc,
-                                            const struct dw_verdict *v) {
-  struct dw_det_obs o;
-  __u64 zone_tag = 0;
-  __u32 nl = v->labels, last;
-  if (!(cfg->flags & DW_CFG_DETECTOR) || nl == 0) return;
-  if (!dw_det_hash_name(env, sc, nl, &zone_tag, &o.name_digest)) return;
-  if (bpf_map_lookup_elem(&dw_det_exempt, &zone_tag)) return;
-  __builtin_memcpy(o.k.addr, v->src.addr, 16);
-  o.k.zone_tag = zone_tag;
-  o.prefixlen = v->family == 6 ? dw_det_client_v6(&o.k, cfg) : 128;
-  last = sc->label_off[(nl - 1) & DW_MAX_LABELS];
-  o.wire_len = last + (__u32)sc->buf[(DW_DNS_HDR_LEN + last) & 0x1ff] + 2;
-  o.nx = 1;
-  o.signal = DW_DET_SIGNAL_QUERIES;
-  dw_det_observe(cfg, &o, sc);
+/* Queries signal, for an ALLOWED query in XDP. A global function, so the verifier checks it
+ * once on its own. It takes only the context and finds everything again: the source from the
+ * headers, the question where the XDP program left it (this CPU's dw_cpu scratch). Passing the
+ * parse results instead would keep them live at the call, and the verifier would then walk the
+ * rest of dnswash_xdp once per label count of the question parse (it doubled the verified
+ * instructions). */
+/* The source of the frame the XDP program just classified (an UDP/53 query it allowed), as a
+ * dw_ban_key address (IPv4-mapped). Returns the family, 0 if the headers do not parse. */
+static __always_inline int dw_det_frame_src(struct xdp_md *ctx, __u8 *addr) {
+  const __u8 *p = (const __u8 *)(long)ctx->data, *end = (const __u8 *)(long)ctx->data_end;
+  __u16 proto;
+  __u32 i;
+  if (p + 14 > end) return 0;
+  proto = dw_be16(p + 12);
+  p += 14;
+  for (i = 0; i < 2; i++) {
+    if (proto != DW_ETH_P_8021Q && proto != DW_ETH_P_8021AD) break;
+    if (p + 4 > end) return 0;
+    proto = dw_be16(p + 2);
+    p += 4;
+  }
+  if (proto == DW_ETH_P_IP) {
+    if (p + 20 > end) return 0;
+    for (i = 0; i < 10; i++) addr[i] = 0;
+    addr[10] = addr[11] = 0xff;
+    addr[12] = p[12];
+    addr[13] = p[13];
+    addr[14] = p[14];
+    addr[15] = p[15];
+    return 4;
+  }
+  if (proto == DW_ETH_P_IPV6) {
+    if (p + 40 > end) return 0;
+    __builtin_memcpy(addr, p + 8, 16);
+    return 6;
+  }
+  return 0;
+}
+
+__attribute__((noinline)) int dw_det_query_hook(struct xdp_md *ctx) {
+  struct dw_env env = {.ctx = 0};
+  struct dw_det_percpu *pc;
+  struct dw_det_obs *op;
+  struct dw_config *cfg;
+  struct dw_cpu_state *st;
+  struct dw_scratch *sc;
+  __u64 zone_tag = 0, name_digest = 0;
+  __u32 zero = 0, cpu = bpf_get_smp_processor_id(), wire_len = 0;
+  int nl, family;
+  if (!ctx) return 0;
+  cfg = bpf_map_lookup_elem(&dw_config_map, &zero);
+  st = bpf_map_lookup_elem(&dw_cpu, &cpu);
+  pc = bpf_map_lookup_elem(&dw_det_scratch, &zero);
+  if (!cfg || !st || !pc || !(cfg->flags & DW_CFG_DETECTOR)) return 0;
+  sc = &st->scratch;
+  nl = dw_det_parse_qname(sc, DW_LOAD_MAX, &wire_len); /* the name XDP just accepted */
+  if (nl <= 0) return 0;
+  if (!dw_det_hash_name(&env, sc, (__u32)nl, &zone_tag, &name_digest)) return 0;
+  if (bpf_map_lookup_elem(&dw_det_exempt, &zone_tag)) return 0;
+  op = &pc->o;
+  family = dw_det_frame_src(ctx, op->k.addr);
+  if (!family) return 0;
+  op->name_digest = name_digest;
+  op->k.zone_tag = zone_tag;
+  op->prefixlen = family == 6 ? dw_det_client_v6(&op->k, cfg) : 128;
+  op->wire_len = wire_len;
+  op->nx = 1;
+  op->signal = DW_DET_SIGNAL_QUERIES;
+  return dw_det_observe(cfg, op, sc);
 }
 
 /* Answers signal: named's UDP responses leaving the interface. Never changes a packet. */

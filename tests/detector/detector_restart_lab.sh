@@ -8,13 +8,13 @@ source "$(dirname "$0")/../lab/lab.sh"
 : "${DNSWASHCTL:?set DNSWASHCTL to the dnswashctl binary}"
 
 ROLLER=192.0.2.10
-BANS_DIR=$LAB_DIR/bans
+BANS_DIR=$LAB_BANS_DIR
 STATE=$BANS_DIR/bans-$LAB_IF.json
 
 lab_setup
 ip -n "$LAB_NS_C" addr add "$ROLLER/24" dev "$LAB_IF_C"
 lab_named_start a.test
-args=(--mode native --detector --ban-time 2m --detector-window 60s --ban-state-dir "$BANS_DIR")
+args=(--mode native --detector --ban-time 2m --detector-window 60s)
 lab_daemon_start "${args[@]}"
 
 ctl() { lab_s "$DNSWASHCTL" bans "$@" --iface "$LAB_IF"; }
