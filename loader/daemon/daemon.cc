@@ -247,7 +247,8 @@ void Daemon::load_program() {
   if (prev_ && prev_->same_abi) {
     try {
       skel_ = DnswashSkel::load(nullptr, ReuseMaps{prev_->zones.get(), prev_->bans.get(),
-                                                   prev_->config.get(), prev_->counters.get()});
+                                                   prev_->config.get(), prev_->counters.get(),
+                                                   prev_->det.valid() ? prev_->det.get() : -1});
       reuse_maps_ = true;
       spdlog::info(
           "taking over the filter on {} (link id {}, program id {}): sharing its maps "

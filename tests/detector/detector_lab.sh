@@ -14,7 +14,7 @@ ROLLER=192.0.2.10 MIRAI=192.0.2.11 RESOLVER=192.0.2.12 NEVER=192.0.2.13 PTR=192.
 lab_setup
 for a in $ROLLER $MIRAI $RESOLVER $NEVER $PTR; do ip -n "$LAB_NS_C" addr add "$a/24" dev "$LAB_IF_C"; done
 lab_named_start a.test b.test 2.0.192.in-addr.arpa
-lab_daemon_start --mode native --detector --ban-time 3s --ban-repeat permanent \
+lab_daemon_start --mode native --detector --ban-time 5s --ban-repeat permanent \
   --detector-window 60s --never-ban "$NEVER"
 
 [[ $(lab_status detector.enabled) == true ]] || lab_fail "detector not enabled"
@@ -23,16 +23,19 @@ lab_s tc filter show dev "$LAB_IF" egress | grep -q dnswash_det_tc || lab_fail "
 
 detq() { lab_c "$DETQ" "$@"; }
 ctl() { lab_s "$DNSWASHCTL" bans "$@" --iface "$LAB_IF"; }
-ban_field() { # ban_field PREFIX FIELD: from `bans --json`, "" when not banned
-  ctl list --json | python3 -c "
+# snap_field JSON PREFIX FIELD: a field of one ban in a `bans list --json` snapshot ("" = none).
+snap_field() {
+  python3 -c "
 import json,sys
-for b in json.load(sys.stdin)['bans']:
-    if b['prefix']=='$1': print(json.dumps(b['$2']) if not isinstance(b['$2'],str) else b['$2'])"
+for b in json.loads(sys.argv[1])['bans']:
+    if b['prefix']=='$2': print(json.dumps(b['$3']) if not isinstance(b['$3'],str) else b['$3'])" "$1"
 }
+ban_field() { snap_field "$(ctl list --json)" "$1" "$2"; } # from a fresh listing
 is_banned() { [[ -n $(ban_field "$1" origin) ]]; }
 not_banned() { ! is_banned "$1"; }
 
-# 1. The roller: www999, www998, ... one at a time.
+# 1. The roller: www999, www998, ... one at a time. Ban time 5 s: long enough to inspect it on a
+# loaded machine, short enough to wait out.
 banned0=$(lab_counter banned)
 t0=$SECONDS
 r=$(detq roll "$LAB_S4" a.test --source $ROLLER --count 10 --timeout-ms 500 --stop-after-drops 2)
@@ -40,16 +43,19 @@ lab_log "roller: $r"
 (($(lab_json_field "$r" answered_before_first_drop) == 3)) || lab_fail "roller got $(lab_json_field "$r" answered_before_first_drop) answers before the ban, want 3: $r"
 (($(lab_json_field "$r" answered) == 3)) || lab_fail "roller answered after the ban: $r"
 (($(lab_counter banned) >= banned0 + 2)) || lab_fail "banned counter did not move"
-[[ $(ban_field $ROLLER origin) == detector ]] || lab_fail "roller not listed: $(ctl list)"
-[[ $(ban_field $ROLLER offenses) == 1 ]] || lab_fail "offenses $(ban_field $ROLLER offenses)"
-[[ $(ban_field $ROLLER zone) == a.test ]] || lab_fail "zone $(ban_field $ROLLER zone)"
-ban_field $ROLLER names | grep -q 'www999.a.test' || lab_fail "names $(ban_field $ROLLER names)"
-grep -q "detector: banned $ROLLER for 3s (offense 1).*a.test.*www99" "$LAB_DAEMON_LOG" ||
+# One listing of each kind while the (5 s) ban holds; the checks read the snapshots.
+snap=$(ctl list --json)
+human=$(ctl list)
+[[ $(snap_field "$snap" $ROLLER origin) == detector ]] || lab_fail "roller not listed: $snap"
+[[ $(snap_field "$snap" $ROLLER offenses) == 1 ]] || lab_fail "offenses: $snap"
+[[ $(snap_field "$snap" $ROLLER zone) == a.test ]] || lab_fail "zone: $snap"
+snap_field "$snap" $ROLLER names | grep -q 'www999.a.test' || lab_fail "names: $snap"
+grep -q "detector: banned $ROLLER for 5s (offense 1).*a.test.*www99" "$LAB_DAEMON_LOG" ||
   lab_fail "no ban log line"
-ctl list | grep -q "^$ROLLER *detector" || lab_fail "human list: $(ctl list)"
+grep -q "^$ROLLER *detector" <<<"$human" || lab_fail "human list: $human"
 
-# Released after the ban time (3 s): the sweep takes it out of the list, queries pass again.
-lab_wait_until 10 "the roller's ban expires" not_banned $ROLLER
+# Released after the ban time (5 s): the sweep takes it out of the list, queries pass again.
+lab_wait_until 15 "the roller's ban expires" not_banned $ROLLER
 lab_c dig +time=1 +tries=2 +norec -b $ROLLER @"$LAB_S4" www.a.test A | grep -q 'status: NOERROR' ||
   lab_fail "the roller is still dropped after its ban expired"
 lab_log "released after $((SECONDS - t0))s"
@@ -58,8 +64,9 @@ lab_log "released after $((SECONDS - t0))s"
 r=$(detq roll "$LAB_S4" a.test --source $ROLLER --count 10 --timeout-ms 500 --stop-after-drops 2)
 lab_log "roller again: $r"
 (($(lab_json_field "$r" answered) <= 3)) || lab_fail "second roll answered too often: $r"
-[[ $(ban_field $ROLLER permanent) == true ]] || lab_fail "second offense not permanent: $(ctl list --json)"
-[[ $(ban_field $ROLLER offenses) == 2 ]] || lab_fail "offenses $(ban_field $ROLLER offenses)"
+snap=$(ctl list --json)
+[[ $(snap_field "$snap" $ROLLER permanent) == true ]] || lab_fail "second offense not permanent: $snap"
+[[ $(snap_field "$snap" $ROLLER offenses) == 2 ]] || lab_fail "offenses: $snap"
 grep -q "detector: banned $ROLLER permanently (offense 2)" "$LAB_DAEMON_LOG" || lab_fail "no permanent log line"
 
 # 2. Mirai: one random 12-character [a-w0-8] label per query.
@@ -89,8 +96,8 @@ lab_log "resolver: $r ($((SECONDS - t1))s)"
 (($(lab_json_field "$r" answered) >= 9990)) || lab_fail "resolver lost answers: $r"
 not_banned $RESOLVER || lab_fail "resolver banned"
 
-# The status section the ctl relies on. The Mirai source's 3 s ban ends; the roller's stays.
-lab_wait_until 10 "the mirai source's ban expires" not_banned $MIRAI
+# The status section the ctl relies on. The Mirai source's 5 s ban ends; the roller's stays.
+lab_wait_until 15 "the mirai source's ban expires" not_banned $MIRAI
 [[ $(lab_status detector.detector_bans) == 1 ]] || lab_fail "detector_bans $(lab_status detector.detector_bans)"
 [[ $(lab_status detector.operator_bans) == 0 ]] || lab_fail "operator_bans $(lab_status detector.operator_bans)"
 [[ $(lab_status detector.signal) == answers && $(lab_status detector.threshold) == 3 ]] || lab_fail "status"

@@ -7,12 +7,12 @@ source "$(dirname "$0")/../lab/lab.sh"
 : "${DETQ:?set DETQ to the detq binary}"
 : "${DNSWASHCTL:?set DNSWASHCTL to the dnswashctl binary}"
 
-ROLLER=192.0.2.10
+ROLLER=192.0.2.10 ROLLER2=192.0.2.15
 BANS_DIR=$LAB_BANS_DIR
 STATE=$BANS_DIR/bans-$LAB_IF.json
 
 lab_setup
-ip -n "$LAB_NS_C" addr add "$ROLLER/24" dev "$LAB_IF_C"
+for a in $ROLLER $ROLLER2; do ip -n "$LAB_NS_C" addr add "$a/24" dev "$LAB_IF_C"; done
 lab_named_start a.test
 args=(--mode native --detector --ban-time 2m --detector-window 60s)
 lab_daemon_start "${args[@]}"
@@ -50,10 +50,17 @@ same_time "$(ban_field 203.0.113.0/24 expires_unix_ms)" "$exp_op" || lab_fail "o
 roller_dropped || lab_fail "the roller is answered after the restart"
 grep -q "bans: 3 restored" "$LAB_DAEMON_LOG" || lab_fail "no restore log line"
 
-# 2. A hand-over (the ban map is shared, the file agrees).
+# 2. A hand-over (the ban map is shared, the file agrees), and the detector's counts carry over:
+# two rolling names before it and one after ban the source.
+r=$(lab_c "$DETQ" roll "$LAB_S4" a.test --source $ROLLER2 --count 2 --timeout-ms 1500)
+(($(lab_json_field "$r" answered) == 2)) || lab_fail "second roller before the hand-over: $r"
 lab_daemon_stop USR2
 ((LAB_DAEMON_RC == 75)) || lab_fail "exit $LAB_DAEMON_RC on SIGUSR2"
 lab_daemon_start "${args[@]}"
+r=$(lab_c "$DETQ" roll "$LAB_S4" a.test --source $ROLLER2 --start 500 --count 2 --timeout-ms 500)
+(($(lab_json_field "$r" answered) == 1)) || lab_fail "counts lost in the hand-over: $r"
+[[ $(ban_field $ROLLER2 origin) == detector ]] || lab_fail "second roller not banned: $(ctl list)"
+lab_s "$DNSWASHCTL" bans del $ROLLER2 --iface "$LAB_IF" >/dev/null || lab_fail "bans del"
 same_time "$(ban_field $ROLLER expires_unix_ms)" "$exp1" || lab_fail "hand-over changed the ban time"
 [[ $(lab_status detector.bans) == 3 ]] || lab_fail "bans after hand-over: $(ctl list)"
 roller_dropped || lab_fail "the roller is answered after the hand-over"

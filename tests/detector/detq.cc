@@ -2,8 +2,9 @@
 // ../shared/context/traffic-patterns.md). One JSON line on stdout.
 //
 //   detq roll SERVER ZONE --source ADDR [--pattern www|mirai|ptr] [--count N]
-//        [--timeout-ms T] [--stop-after-drops K]
+//        [--timeout-ms T] [--stop-after-drops K] [--start N]
 //       One query at a time, each waiting for its answer (or T ms): www999.ZONE, www998.ZONE...
+//       (from wwwN with --start N)
 //       (www), one random 12-character [a-w0-8] label per query (mirai: Mirai's attack_udp_dns
 //       alphabet), or missing PTR names N.ZONE (ptr). Stops after K unanswered queries in a row.
 //       {"sent":..,"answered":..,"nxdomain":..,"answered_before_first_drop":..}
@@ -115,7 +116,7 @@ std::string case_0x20(const std::string &name, std::mt19937_64 &rng) {
 }
 
 int roll(const std::string &server, const std::string &zone, const std::string &source,
-         const std::string &pattern, int count, int timeout_ms, int stop_after) {
+         const std::string &pattern, int count, int timeout_ms, int stop_after, int start) {
   int fd = open_socket(server, source);
   std::mt19937_64 rng(std::random_device{}());
   int sent = 0, answered = 0, nx = 0, before_drop = -1, drops_in_row = 0;
@@ -123,7 +124,7 @@ int roll(const std::string &server, const std::string &zone, const std::string &
     std::string name = pattern == "mirai" ? mirai_label(rng) + "." + zone
                        : pattern == "ptr" ? std::to_string(200 + i % 50) + "." +
                                                 std::to_string(i / 50) + "." + zone
-                                          : "www" + std::to_string(999 - i) + "." + zone;
+                                          : "www" + std::to_string(start - i) + "." + zone;
     uint16_t id = uint16_t(rng());
     auto q = query(id, name);
     if (send(fd, q.data(), q.size(), 0) < 0) die(std::string("send: ") + strerror(errno));
@@ -217,7 +218,7 @@ int main(int argc, char **argv) {
   if (argc < 4) die("usage: detq roll|resolver SERVER ZONE [options]");
   std::string cmd = argv[1], server = argv[2], zone = argv[3];
   std::string source, pattern = "www", names;
-  int count = 100, timeout_ms = 1000, stop_after = 1, nx_permille = 30, inflight = 32;
+  int count = 100, timeout_ms = 1000, stop_after = 1, nx_permille = 30, inflight = 32, start = 999;
   for (int i = 4; i < argc; ++i) {
     std::string a = argv[i];
     auto val = [&]() -> std::string {
@@ -232,9 +233,11 @@ int main(int argc, char **argv) {
     else if (a == "--names") names = val();
     else if (a == "--nx-permille") nx_permille = std::atoi(val().c_str());
     else if (a == "--inflight") inflight = std::atoi(val().c_str());
+    else if (a == "--start") start = std::atoi(val().c_str());
     else die("unknown option " + a);
   }
-  if (cmd == "roll") return roll(server, zone, source, pattern, count, timeout_ms, stop_after);
+  if (cmd == "roll")
+    return roll(server, zone, source, pattern, count, timeout_ms, stop_after, start);
   if (cmd == "resolver")
     return resolver(server, zone, source, split(names), count, nx_permille, inflight, timeout_ms);
   die("unknown command " + cmd);
