@@ -2,7 +2,7 @@
 # Bans survive dnswashd restarts with their remaining time: a full stop (the filter, its maps and
 # pins go away; the ban state file in --ban-state-dir brings the bans back) and a hand-over
 # (SIGUSR2: the next daemon shares the ban map). A corrupt state file is moved aside and the
-# daemon starts without it.
+# daemon starts without it. And the per-minute ban cap, which needs a daemon of its own.
 source "$(dirname "$0")/../lab/lab.sh"
 : "${DETQ:?set DETQ to the detq binary}"
 : "${DNSWASHCTL:?set DNSWASHCTL to the dnswashctl binary}"
@@ -72,6 +72,18 @@ lab_daemon_start "${args[@]}"
 grep -q "unreadable ban state.*moved aside" "$LAB_DAEMON_LOG" || lab_fail "corrupt file not reported"
 ls "$BANS_DIR" | grep -q "bans-$LAB_IF.json.corrupt-" || lab_fail "corrupt file not moved aside: $(ls "$BANS_DIR")"
 [[ $(lab_status detector.bans) == 0 ]] || lab_fail "bans from a corrupt file"
+lab_daemon_stop TERM
+
+# 4. The rate cap: one detector ban per minute. The second roller crosses the threshold but is
+# not banned; the daemon raises an alarm and status counts the cap hit.
+lab_daemon_start "${args[@]}" --detector-max-bans-per-min 1
+r=$(lab_c "$DETQ" roll "$LAB_S4" a.test --source $ROLLER --start 300 --count 5 --timeout-ms 500 --stop-after-drops 1)
+(($(lab_json_field "$r" answered) == 3)) || lab_fail "first roller under the cap: $r"
+r=$(lab_c "$DETQ" roll "$LAB_S4" a.test --source $ROLLER2 --start 300 --count 5 --timeout-ms 1500)
+(($(lab_json_field "$r" answered) == 5)) || lab_fail "second roller banned over the cap: $r"
+caps_hit() { (($(lab_status detector.caps_hit.rate) >= 1)); }
+lab_wait_until 5 "the cap hit in status" caps_hit
+lab_wait_until 5 "the cap alarm" grep -q "ALARM detector: the ban cap is reached" "$LAB_DAEMON_LOG"
 lab_daemon_stop TERM
 lab_expect_nothing_left
 lab_log "PASS"
