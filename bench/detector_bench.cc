@@ -33,7 +33,9 @@ constexpr size_t kFrames = 65536;
 constexpr size_t kZones = 1000;
 const dw_hash_key kKey = {0x0123456789abcdefULL, 0xfedcba9876543210ULL};
 
-std::string zone_name(size_t i) { return "z" + std::to_string(i) + ".bench.test"; }
+std::string zone_name(size_t i) {
+  return "z" + std::to_string(i) + ".bench.test";
+}
 std::string v4(size_t i) {
   return "198.51." + std::to_string(100 + (i >> 8) % 4) + "." + std::to_string(i & 255);
 }
@@ -118,9 +120,15 @@ std::vector<Bytes> frames_for(Class c) {
     size_t z = (i * 2654435761u) % kZones;
     std::string name = "h" + std::to_string(i) + "." + zone_name(z);
     switch (c) {
-      case kNoerror: out.push_back(response(name, v4(i % 1024), 0)); break;
-      case kNxNew: out.push_back(response(name, v4(i % 1024), 3)); break;
-      case kNxCounted: out.push_back(response(name, v4(i % 64), 3)); break;
+      case kNoerror:
+        out.push_back(response(name, v4(i % 1024), 0));
+        break;
+      case kNxNew:
+        out.push_back(response(name, v4(i % 1024), 3));
+        break;
+      case kNxCounted:
+        out.push_back(response(name, v4(i % 64), 3));
+        break;
       case kNotDns: {
         FrameSpec f;
         f.src = "192.0.2.53";
@@ -219,8 +227,8 @@ BENCHMARK(BM_RollerQueriesBeforeBan)->Iterations(1);
 
 void PrintVerified() {
   Setup &s = setup();
-  for (auto [name, fd] : {std::pair{"dnswash_xdp", s.skel->prog_fd()},
-                          std::pair{"dnswash_det_tc", s.tc_fd()}}) {
+  for (auto [name, fd] :
+       {std::pair{"dnswash_xdp", s.skel->prog_fd()}, std::pair{"dnswash_det_tc", s.tc_fd()}}) {
     bpf_prog_info info{};
     uint32_t len = sizeof info;
     bpf_obj_get_info_by_fd(fd, &info, &len);

@@ -38,8 +38,7 @@ std::optional<json> request(const Common &c, const json &req) {
   }
   if (c.json) std::cout << reply.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
   if (!reply.value("ok", false)) {
-    std::cerr << "dnswashctl: " << reply.value("error", std::string("the daemon refused"))
-              << "\n";
+    std::cerr << "dnswashctl: " << reply.value("error", std::string("the daemon refused")) << "\n";
     set_exit_code(kExitFailure);
     return std::nullopt;
   }
@@ -156,8 +155,9 @@ void register_add(CLI::App &group) {
   };
   auto c = std::make_shared<Common>();
   auto a = std::make_shared<Args>();
-  auto *cmd = group.add_subcommand("add", "Ban an address or CIDR (an operator ban: the "
-                                          "detector never lifts it)");
+  auto *cmd = group.add_subcommand("add",
+                                   "Ban an address or CIDR (an operator ban: the "
+                                   "detector never lifts it)");
   cmd->add_option("prefix", a->prefix, "Address or CIDR, e.g. 198.51.100.0/24")->required();
   auto *f = cmd->add_option("--for", a->dur, "Ban length (e.g. 30m, 2h, 7d)");
   auto *p = cmd->add_flag("--permanent", a->permanent, "Ban until removed");
@@ -194,8 +194,9 @@ void register_add(CLI::App &group) {
 void register_del(CLI::App &group) {
   auto c = std::make_shared<Common>();
   auto prefix = std::make_shared<std::string>();
-  auto *cmd = group.add_subcommand("del", "Lift the ban on exactly this prefix (and forget "
-                                          "its offense history)");
+  auto *cmd = group.add_subcommand("del",
+                                   "Lift the ban on exactly this prefix (and forget "
+                                   "its offense history)");
   cmd->add_option("prefix", *prefix, "Address or CIDR, as listed")->required();
   add_common(cmd, c);
   cmd->callback([c, prefix] {

@@ -4,8 +4,9 @@ namespace dnswash {
 
 std::optional<uint64_t> parse_duration(std::string_view t, std::string *error) {
   auto bad = [&](std::string m) -> std::optional<uint64_t> {
-    if (error) *error = "'" + std::string(t) + "' is not a duration (" + m +
-                        "; e.g. 90, 30s, 10m, 2h, 7d, 1h30m)";
+    if (error)
+      *error = "'" + std::string(t) + "' is not a duration (" + m +
+               "; e.g. 90, 30s, 10m, 2h, 7d, 1h30m)";
     return std::nullopt;
   };
   if (t.empty()) return bad("empty");
@@ -22,12 +23,23 @@ std::optional<uint64_t> parse_duration(std::string_view t, std::string *error) {
     uint64_t unit = 1;
     if (i < t.size()) {
       switch (t[i]) {
-        case 's': unit = 1; break;
-        case 'm': unit = 60; break;
-        case 'h': unit = 3600; break;
-        case 'd': unit = 86400; break;
-        case 'w': unit = 7 * 86400; break;
-        default: return bad(std::string("unknown unit '") + t[i] + "'");
+        case 's':
+          unit = 1;
+          break;
+        case 'm':
+          unit = 60;
+          break;
+        case 'h':
+          unit = 3600;
+          break;
+        case 'd':
+          unit = 86400;
+          break;
+        case 'w':
+          unit = 7 * 86400;
+          break;
+        default:
+          return bad(std::string("unknown unit '") + t[i] + "'");
       }
       ++i;
     } else if (total != 0) {

@@ -112,8 +112,7 @@ json BanManager::entry_json(const BanRecord &r) const {
   return j;
 }
 
-const BanRecord &BanManager::add_operator(const dw_ban_key &key,
-                                          std::optional<uint64_t> seconds) {
+const BanRecord &BanManager::add_operator(const dw_ban_key &key, std::optional<uint64_t> seconds) {
   BanRecord &r = recs_[key_of(key)];
   r.key = key;
   r.origin = DW_BAN_ORIGIN_OPERATOR;
@@ -200,8 +199,7 @@ void BanManager::adopt_unknown() {
     BanRecord &r = recs_[key_of(k)];
     bool known = r.offenses > 0 || r.since_unix_ms != 0;
     r.key = k;
-    r.origin = v.origin == DW_BAN_ORIGIN_DETECTOR ? DW_BAN_ORIGIN_DETECTOR
-                                                   : DW_BAN_ORIGIN_OPERATOR;
+    r.origin = v.origin == DW_BAN_ORIGIN_DETECTOR ? DW_BAN_ORIGIN_DETECTOR : DW_BAN_ORIGIN_OPERATOR;
     r.active = true;
     r.permanent = v.expires_ns == 0;
     r.expires_boot_ns = v.expires_ns;
@@ -248,8 +246,8 @@ size_t BanManager::active(uint32_t origin) const {
   }));
 }
 size_t BanManager::active() const {
-  return size_t(std::count_if(recs_.begin(), recs_.end(),
-                              [](const auto &p) { return p.second.active; }));
+  return size_t(
+      std::count_if(recs_.begin(), recs_.end(), [](const auto &p) { return p.second.active; }));
 }
 
 json BanManager::list(size_t offset, size_t limit, size_t *total) const {
@@ -291,9 +289,10 @@ void BanManager::save() {
     dirty_ = false;
   } catch (const std::exception &e) {
     // Logged once per failing save; retried on the next sweep.
-    spdlog::error("cannot save the ban state: {} (bans stay in force; fix the directory or "
-                  "--ban-state-dir)",
-                  e.what());
+    spdlog::error(
+        "cannot save the ban state: {} (bans stay in force; fix the directory or "
+        "--ban-state-dir)",
+        e.what());
   }
 }
 
@@ -306,8 +305,8 @@ bool BanManager::load_file() {
     json j = json::parse(ss.str());
     if (j.at("version").get<int>() != 1)
       throw std::runtime_error("unknown version " + j.at("version").dump());
-    bool same_boot = j.value("boot_id", std::string()) == current_boot_id() &&
-                     !current_boot_id().empty();
+    bool same_boot =
+        j.value("boot_id", std::string()) == current_boot_id() && !current_boot_id().empty();
     int64_t now_ms = now_unix_ms();
     uint64_t now_boot = boottime_ns();
     std::map<Key, BanRecord> recs;
@@ -346,8 +345,8 @@ bool BanManager::load_file() {
     return true;
   } catch (const std::exception &e) {
     std::string aside = path_ + ".corrupt-" + std::to_string(now_unix_ms());
-    spdlog::error("{}: unreadable ban state ({}); moved aside to {} and starting without it",
-                  path_, e.what(), aside);
+    spdlog::error("{}: unreadable ban state ({}); moved aside to {} and starting without it", path_,
+                  e.what(), aside);
     if (rename(path_.c_str(), aside.c_str()) != 0)
       spdlog::error("{}", errno_text("renaming " + path_, errno));
     return false;

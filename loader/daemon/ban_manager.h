@@ -33,9 +33,9 @@ struct BanRecord {
   bool active = false;  // in the kernel map now
   bool permanent = false;
   int64_t since_unix_ms = 0;
-  uint64_t expires_boot_ns = 0;  // active, not permanent
-  uint32_t offenses = 0;         // detector offenses so far (history, kept after expiry)
-  std::string zone;              // detector: the zone it rolled under ("" = unknown)
+  uint64_t expires_boot_ns = 0;    // active, not permanent
+  uint32_t offenses = 0;           // detector offenses so far (history, kept after expiry)
+  std::string zone;                // detector: the zone it rolled under ("" = unknown)
   std::vector<std::string> names;  // detector: a few of the names (escaped presentation form)
 };
 

@@ -60,8 +60,9 @@ std::string wire_text(const uint8_t *p, size_t len) {
     if (l > 63) break;
     if (off + 1 + l > len) {
       if (!out.empty()) out += '.';
-      out += escape_label(std::string_view(reinterpret_cast<const char *>(p + off + 1),
-                                           len - off - 1)) + "...";
+      out += escape_label(
+                 std::string_view(reinterpret_cast<const char *>(p + off + 1), len - off - 1)) +
+             "...";
       return out;
     }
     if (!out.empty()) out += '.';
@@ -106,8 +107,8 @@ DetectorFeature::DetectorFeature(DaemonHooks &h) : h_(h), ifindex_(h.ifindex()) 
   enabled_ = o.detector;
   queries_ = o.detector_signal == "queries";
   threshold_ = o.detector_threshold ? o.detector_threshold : (queries_ ? 20 : 3);
-  window_s_ = uint32_t(std::min<uint64_t>(duration_s(o.detector_window, "--detector-window"),
-                                          UINT32_MAX));
+  window_s_ =
+      uint32_t(std::min<uint64_t>(duration_s(o.detector_window, "--detector-window"), UINT32_MAX));
   BanPolicy policy;
   policy.first_s = duration_s(o.ban_time, "--ban-time");
   policy.repeat_s = o.ban_repeat == "permanent" ? 0 : duration_s(o.ban_repeat, "--ban-repeat");
@@ -120,8 +121,7 @@ DetectorFeature::DetectorFeature(DaemonHooks &h) : h_(h), ifindex_(h.ifindex()) 
     std::string err;
     if (!parse_dns_name(z, &err)) throw Error("--detector-exempt-zone " + z + ": " + err);
   }
-  std::string path =
-      o.ban_state_dir.empty() ? "" : o.ban_state_dir + "/bans-" + o.iface + ".json";
+  std::string path = o.ban_state_dir.empty() ? "" : o.ban_state_dir + "/bans-" + o.iface + ".json";
   bans_ = std::make_unique<BanManager>(h.skel().bans_fd(), path, policy);
   bans_->load();
   tokens_ = o.detector_max_bans_per_min;
@@ -130,8 +130,8 @@ DetectorFeature::DetectorFeature(DaemonHooks &h) : h_(h), ifindex_(h.ifindex()) 
   refresh_never_ban();
   configure_kernel();
   if (enabled_) {
-    rb_ = ring_buffer__new(bpf_map__fd(h.skel().skel()->maps.dw_det_events), ring_cb, this,
-                           nullptr);
+    rb_ =
+        ring_buffer__new(bpf_map__fd(h.skel().skel()->maps.dw_det_events), ring_cb, this, nullptr);
     if (!rb_) throw Error(errno_text("opening the detector's event ring buffer", errno));
     h.add_fd(ring_buffer__epoll_fd(rb_), [this] { ring_buffer__consume(rb_); });
     if (!queries_) attach_tc();
@@ -326,9 +326,9 @@ void DetectorFeature::refill_budget() {
           "ALARM detector: the ban cap is reached ({}): {} threshold crossings in the last "
           "second(s) were not banned (caps hit so far: rate {}, total {}). An attack from many "
           "sources, or a cap too low: see --detector-max-bans-per-min/--detector-max-bans",
-          room == 0 ? "--detector-max-bans " + std::to_string(o.detector_max_bans) +
-                          " bans in force"
-                    : "--detector-max-bans-per-min " + std::to_string(o.detector_max_bans_per_min),
+          room == 0
+              ? "--detector-max-bans " + std::to_string(o.detector_max_bans) + " bans in force"
+              : "--detector-max-bans-per-min " + std::to_string(o.detector_max_bans_per_min),
           d, caps_rate_, caps_total_);
     }
   }
@@ -371,15 +371,16 @@ void DetectorFeature::on_event(const dw_det_event &ev) {
                       : "for " + duration_text((r.expires_boot_ns -
                                                 std::min<uint64_t>(r.expires_boot_ns, ev.ts_ns)) /
                                                1000000000ull);
-      spdlog::warn("detector: banned {} {} (offense {}): {} under {} within {}; names: {}",
-                   prefix, len, r.offenses, what, zone.empty() ? "?" : zone,
-                   duration_text(window_s_), names_text);
+      spdlog::warn("detector: banned {} {} (offense {}): {} under {} within {}; names: {}", prefix,
+                   len, r.offenses, what, zone.empty() ? "?" : zone, duration_text(window_s_),
+                   names_text);
       break;
     }
     case DW_DET_EV_NEVER_BAN:
-      spdlog::warn("detector: {} is on the never-ban list and was not banned: {} under {}; "
-                   "names: {}",
-                   prefix, what, zone.empty() ? "?" : zone, names_text);
+      spdlog::warn(
+          "detector: {} is on the never-ban list and was not banned: {} under {}; "
+          "names: {}",
+          prefix, what, zone.empty() ? "?" : zone, names_text);
       break;
     case DW_DET_EV_CAP:
       // Counted in the kernel; refill_budget() logs the (rate-limited) alarm.
@@ -396,25 +397,26 @@ json DetectorFeature::status() const {
   Counters c = read_counters(h_.skel().counters_fd());
   json never = json::array();
   for (const auto &n : never_) never.push_back(n);
-  return {{"enabled", enabled_},
-          {"signal", queries_ ? "queries" : "answers"},
-          {"threshold", threshold_},
-          {"window_s", window_s_},
-          {"min_nx_pct", queries_ ? 0u : o.detector_min_nx_pct},
-          {"v6_prefix", o.detector_v6_prefix},
-          {"tc_attached", tc_attached_},
-          {"bans", bans_->active()},
-          {"operator_bans", bans_->active(DW_BAN_ORIGIN_OPERATOR)},
-          {"detector_bans", bans_->active(DW_BAN_ORIGIN_DETECTOR)},
-          {"kernel_bans", c[DW_C_DET_BANS]},
-          {"never_ban_crossings", c[DW_C_DET_NEVER_BAN]},
-          {"caps_hit", {{"rate", caps_rate_}, {"total", caps_total_}}},
-          {"events_lost", c[DW_C_DET_EVENTS_LOST]},
-          {"ban_time_s", bans_->policy().first_s},
-          {"ban_repeat_s", bans_->policy().repeat_s ? json(bans_->policy().repeat_s) : json(nullptr)},
-          {"exempt_zones", exempt_tags_.size()},
-          {"never_ban", never},
-          {"state_file", bans_->state_path()}};
+  return {
+      {"enabled", enabled_},
+      {"signal", queries_ ? "queries" : "answers"},
+      {"threshold", threshold_},
+      {"window_s", window_s_},
+      {"min_nx_pct", queries_ ? 0u : o.detector_min_nx_pct},
+      {"v6_prefix", o.detector_v6_prefix},
+      {"tc_attached", tc_attached_},
+      {"bans", bans_->active()},
+      {"operator_bans", bans_->active(DW_BAN_ORIGIN_OPERATOR)},
+      {"detector_bans", bans_->active(DW_BAN_ORIGIN_DETECTOR)},
+      {"kernel_bans", c[DW_C_DET_BANS]},
+      {"never_ban_crossings", c[DW_C_DET_NEVER_BAN]},
+      {"caps_hit", {{"rate", caps_rate_}, {"total", caps_total_}}},
+      {"events_lost", c[DW_C_DET_EVENTS_LOST]},
+      {"ban_time_s", bans_->policy().first_s},
+      {"ban_repeat_s", bans_->policy().repeat_s ? json(bans_->policy().repeat_s) : json(nullptr)},
+      {"exempt_zones", exempt_tags_.size()},
+      {"never_ban", never},
+      {"state_file", bans_->state_path()}};
 }
 
 json DetectorFeature::cmd_bans(const json &req) {
@@ -435,8 +437,9 @@ json DetectorFeature::cmd_ban_add(const json &req, const Peer &peer) {
   bool has_seconds = req.contains("seconds") && !req["seconds"].is_null();
   if (permanent == has_seconds)
     return {{"ok", false},
-            {"error", "ban-add needs exactly one of \"seconds\" (a positive number) or "
-                      "\"permanent\": true"}};
+            {"error",
+             "ban-add needs exactly one of \"seconds\" (a positive number) or "
+             "\"permanent\": true"}};
   std::optional<uint64_t> secs;
   if (has_seconds) {
     if (!req["seconds"].is_number_unsigned() || req["seconds"].get<uint64_t>() == 0 ||
@@ -459,8 +462,7 @@ json DetectorFeature::cmd_ban_del(const json &req, const Peer &peer) {
     return {{"ok", false}, {"error", "ban-del needs \"prefix\" (an address or CIDR)"}};
   auto key = parse_ban_prefix(req["prefix"].get<std::string>(), &err);
   if (!key) return {{"ok", false}, {"error", err}};
-  if (!bans_->del(*key))
-    return {{"ok", false}, {"error", "no ban on " + ban_prefix_text(*key)}};
+  if (!bans_->del(*key)) return {{"ok", false}, {"error", "no ban on " + ban_prefix_text(*key)}};
   spdlog::info("control (pid {} uid {}): unban {}", peer.pid, peer.uid, ban_prefix_text(*key));
   return {{"ok", true}, {"prefix", ban_prefix_text(*key)}};
 }

@@ -21,8 +21,8 @@ namespace fs = std::filesystem;
 struct BanMap {
   BanMap() {
     LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
-    fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "test_bans", sizeof(dw_ban_key),
-                        sizeof(dw_ban_val), 1024, &o);
+    fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "test_bans", sizeof(dw_ban_key), sizeof(dw_ban_val),
+                        1024, &o);
     if (fd < 0) throw Error(errno_text("bpf_map_create", errno));
   }
   ~BanMap() { close(fd); }

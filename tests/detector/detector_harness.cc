@@ -31,7 +31,9 @@ Detector::Detector() {
   if (!rb_) throw Error(errno_text("ring_buffer__new", errno));
 }
 
-Detector::~Detector() { ring_buffer__free(rb_); }
+Detector::~Detector() {
+  ring_buffer__free(rb_);
+}
 
 int Detector::on_event(void *ctx, void *data, size_t size) {
   dw_det_event ev{};
@@ -124,9 +126,13 @@ std::vector<dw_det_event> Detector::events() {
   return out;
 }
 
-uint64_t Detector::counter(unsigned idx) { return read_counters(skel().counters_fd())[idx]; }
+uint64_t Detector::counter(unsigned idx) {
+  return read_counters(skel().counters_fd())[idx];
+}
 
-uint32_t Detector::budget() { return read_config(skel().config_fd()).det_bans_budget; }
+uint32_t Detector::budget() {
+  return read_config(skel().config_fd()).det_bans_budget;
+}
 
 uint32_t verified_insns(int prog_fd) {
   bpf_prog_info info{};

@@ -143,7 +143,7 @@ TEST_F(DetectorTest, DetectorOffCountsNothing) {
 }
 
 TEST_F(DetectorTest, QueriesAndOtherPacketsPassUntouched) {
-  EXPECT_EQ(d.run_tc(query_frame("q.example.com")), 0);  // a query, not from port 53
+  EXPECT_EQ(d.run_tc(query_frame("q.example.com")), 0);       // a query, not from port 53
   EXPECT_EQ(d.run_tc(response_frame({"r.example.com"})), 0);  // TC_ACT_OK: never drops
   EXPECT_EQ(d.det_entries(), 1u);
 }

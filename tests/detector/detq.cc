@@ -140,8 +140,8 @@ int roll(const std::string &server, const std::string &zone, const std::string &
     if (rc == 3) ++nx;
   }
   if (before_drop < 0) before_drop = answered;
-  printf("{\"sent\":%d,\"answered\":%d,\"nxdomain\":%d,\"answered_before_first_drop\":%d}\n",
-         sent, answered, nx, before_drop);
+  printf("{\"sent\":%d,\"answered\":%d,\"nxdomain\":%d,\"answered_before_first_drop\":%d}\n", sent,
+         answered, nx, before_drop);
   return 0;
 }
 
@@ -225,16 +225,26 @@ int main(int argc, char **argv) {
       if (i + 1 >= argc) die(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--source") source = val();
-    else if (a == "--pattern") pattern = val();
-    else if (a == "--count") count = std::atoi(val().c_str());
-    else if (a == "--timeout-ms") timeout_ms = std::atoi(val().c_str());
-    else if (a == "--stop-after-drops") stop_after = std::atoi(val().c_str());
-    else if (a == "--names") names = val();
-    else if (a == "--nx-permille") nx_permille = std::atoi(val().c_str());
-    else if (a == "--inflight") inflight = std::atoi(val().c_str());
-    else if (a == "--start") start = std::atoi(val().c_str());
-    else die("unknown option " + a);
+    if (a == "--source")
+      source = val();
+    else if (a == "--pattern")
+      pattern = val();
+    else if (a == "--count")
+      count = std::atoi(val().c_str());
+    else if (a == "--timeout-ms")
+      timeout_ms = std::atoi(val().c_str());
+    else if (a == "--stop-after-drops")
+      stop_after = std::atoi(val().c_str());
+    else if (a == "--names")
+      names = val();
+    else if (a == "--nx-permille")
+      nx_permille = std::atoi(val().c_str());
+    else if (a == "--inflight")
+      inflight = std::atoi(val().c_str());
+    else if (a == "--start")
+      start = std::atoi(val().c_str());
+    else
+      die("unknown option " + a);
   }
   if (cmd == "roll")
     return roll(server, zone, source, pattern, count, timeout_ms, stop_after, start);
