@@ -11,6 +11,7 @@
 
 #include "ban_manager.h"
 #include "ban_table.h"
+#include "duration.h"
 #include "error.h"
 
 namespace dnswash::daemon {
@@ -185,6 +186,23 @@ TEST_F(BanManagerTest, KernelBansWithoutAnEventAreAdopted) {
           {boottime_ns() + 100ull * 1000000000ull, DW_BAN_ORIGIN_DETECTOR, 0});
   m.sweep();
   EXPECT_EQ(m.active(DW_BAN_ORIGIN_DETECTOR), 1u);
+}
+
+TEST(Duration, ParsesWhatOperatorsType) {
+  EXPECT_EQ(parse_duration("90"), 90u);
+  EXPECT_EQ(parse_duration("30s"), 30u);
+  EXPECT_EQ(parse_duration("10m"), 600u);
+  EXPECT_EQ(parse_duration("2h"), 7200u);
+  EXPECT_EQ(parse_duration("7d"), 604800u);
+  EXPECT_EQ(parse_duration("1h30m"), 5400u);
+  for (const char *bad : {"", "0", "0s", "5x", "h", "1h30", "-5m", "1.5h", "99999999999999999999"}) {
+    std::string err;
+    EXPECT_FALSE(parse_duration(bad, &err)) << bad;
+    EXPECT_FALSE(err.empty()) << bad;
+  }
+  EXPECT_EQ(duration_text(5400), "1h30m");
+  EXPECT_EQ(duration_text(7200), "2h");
+  EXPECT_EQ(duration_text(3), "3s");
 }
 
 }  // namespace
