@@ -4,6 +4,7 @@
 
 #include "command.h"
 #include "zones_cmd.h"
+#include "bans_cmd.h"
 
 namespace dnswash::ctl {
 
@@ -25,6 +26,7 @@ int main(int argc, char **argv) {
   app.require_subcommand(1);
 
   dnswash::ctl::zones::registerCommand(app);
+  dnswash::ctl::bans::registerCommand(app);
 
   try {
     app.parse(argc, argv);
