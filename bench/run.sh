@@ -38,6 +38,7 @@ timed datapath_bench ./build/bench/datapath_bench --markdown="$tmp/datapath.md" 
 timed flood_bench bash bench/flood_bench.sh --markdown "$tmp/flood.md" --live-markdown "$tmp/live.md" --build build "${flood_args[@]}" | tee "$tmp/flood.txt"
 timed nfqueue_bench bash bench/nfqueue_bench.sh --markdown "$tmp/nfqueue.md" --build build "${nfq_args[@]}" | tee "$tmp/nfqueue.txt"
 timed attack_bench bash bench/attack_bench.sh --markdown "$tmp/attack.md" --build build "${attack_args[@]}" | tee "$tmp/attack.txt"
+timed detector_bench ./build/bench/detector_bench | tee "$tmp/detector.txt"
 timed sync_bench ./build/bench/sync_bench --markdown="$tmp/sync.md" "${sync_args[@]}" | tee "$tmp/sync.txt"
 insns=$(./build/tests/datapath/datapath_props_test --gtest_filter='Verifier.*' | grep -o 'verified_insns=[0-9]* xlated_bytes=[0-9]* jited_bytes=[0-9]*')
 
@@ -53,6 +54,8 @@ insns=$(./build/tests/datapath/datapath_props_test --gtest_filter='Verifier.*' |
   echo "| program | verified_insns (budget 200,000) | sizes |"
   echo "|---|---:|---|"
   echo "| dnswash_xdp (xdp.frags) | ${insns%% *} | ${insns#* } |" | sed 's/verified_insns=//'
+  grep -o 'verified_insns dnswash_det_tc=[0-9]* .*' "$tmp/detector.txt" |
+    sed -E 's/verified_insns dnswash_det_tc=([0-9]*) (.*)/| dnswash_det_tc (tc egress, detector) | \1 | \2 |/'
   echo
   echo "## 1. Per-packet cost of the XDP program (BPF_PROG_TEST_RUN)"
   echo
@@ -96,6 +99,21 @@ insns=$(./build/tests/datapath/datapath_props_test --gtest_filter='Verifier.*' |
   echo "## 4. Zone sync (1,000,000 zones; bench/run.sh --quick: 100,000)"
   echo
   cat "$tmp/sync.md"
+  echo
+  echo "## 5. Rolling-subdomain detector (tc egress program, queries signal)"
+  echo
+  echo "Reproduce: \`./build/bench/detector_bench\`"
+  echo
+  echo "BPF_PROG_TEST_RUN over many distinct response frames (tc egress) or query frames (XDP),"
+  echo "each beside a trivial program of the same type in the same run: det_ns is the detector"
+  echo "program's cost per frame, extra_ns that minus the trivial program's. The detector works"
+  echo "only on named's responses (egress), never on the query path unless the queries signal is"
+  echo "chosen. queries_before_ban: attacker queries answered by named before the kernel ban"
+  echo "(goal: at most the threshold, 3). See docs/detector.md."
+  echo
+  echo '```'
+  grep -E '^BM_' "$tmp/detector.txt" | sed -E 's/ +[0-9.]+ (ns|us|ms) +[0-9.]+ (ns|us|ms) +[0-9]+ / /'
+  echo '```'
   echo
   echo "## Run time"
   echo
