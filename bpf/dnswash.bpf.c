@@ -80,6 +80,7 @@ static __always_inline const struct dw_zone_bucket *dw_env_zone_bucket(struct dw
 }
 
 #include "dw_verdict.h"
+#include "dw_sample.h"
 
 SEC("xdp.frags")
 int dnswash_xdp(struct xdp_md *ctx) {
@@ -109,6 +110,7 @@ int dnswash_xdp(struct xdp_md *ctx) {
   if (!dw_reason_is_drop((unsigned)r)) return XDP_PASS;
   /* The one drop outside UDP/53 (an over-long IPv6 header chain) has no config yet. */
   if (!cfg) cfg = bpf_map_lookup_elem(&dw_config_map, &zero);
+  if (cfg) dw_sample_maybe(cfg, st, &v);
   if (cfg && (cfg->flags & DW_CFG_DRY_RUN)) {
     st->counters[DW_C_DRYRUN_PASSED] += 1;
     return XDP_PASS;

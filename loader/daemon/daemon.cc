@@ -20,6 +20,7 @@
 #include <spdlog/spdlog.h>
 
 #include "attach.h"
+#include "check_feature.h"
 #include "checks.h"
 #include "config_map.h"
 #include "control_server.h"
@@ -27,8 +28,10 @@
 #include "counters.h"
 #include "dnswash_skel.h"
 #include "error.h"
+#include "metrics_feature.h"
 #include "nfqueue_filter.h"
 #include "reasons.h"
+#include "sampler_feature.h"
 #include "sd_notify.h"
 #include "takeover.h"
 #include "unique_fd.h"
@@ -107,7 +110,7 @@ class Daemon final : public DaemonHooks {
   void stop();
   void write_state_file();
   json handle(const json &req, const Peer &peer);
-  json status() const;
+  json status() const override;
 
   Options opt_;
   Mode requested_ = Mode::kAuto;
@@ -362,6 +365,9 @@ void Daemon::start_nfqueue() {
 void Daemon::start_features() {
   // One line per feature: features_.push_back(std::make_unique<Feature>(*this, ...));
   // (a feature registers its commands, fds, timers and status in its constructor).
+  features_.push_back(std::make_unique<SamplerFeature>(*this));
+  features_.push_back(std::make_unique<CheckFeature>(*this));
+  features_.push_back(std::make_unique<MetricsFeature>(*this));
 }
 
 int Daemon::poll_timeout_ms() const {

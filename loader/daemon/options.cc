@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "dnswash_abi.h"
+#include "http_listen.h"
 
 namespace dnswash::daemon {
 
@@ -57,6 +58,14 @@ ParsedOptions parse_options(int argc, char **argv) {
   app.add_flag("--fail-closed", o.fail_closed,
                "NFQUEUE mode: drop instead of pass when the queue is full or the daemon is gone")
       ->default_str("false");
+  app.add_option("--sample-every", o.sample_every,
+                 "dnswashctl top: sample about one in N dropped queries (0 = no sampling)");
+  app.add_option("--sample-rate", o.sample_rate,
+                 "dnswashctl top: at most N samples per CPU per second (0 = no sampling)");
+  app.add_option("--metrics-listen", o.metrics_listen,
+                 "Serve Prometheus metrics over HTTP at ADDR:PORT (GET /metrics; IPv6 as "
+                 "[ADDR]:PORT); \"\" = off")
+      ->check([](const std::string &v) { return v.empty() ? std::string() : check_listen_address(v); });
   app.add_flag("-v,--verbose", o.verbose, "More logging (-v debug, -vv trace)")->default_str("0");
 
   try {
