@@ -110,7 +110,7 @@ int dnswash_xdp(struct xdp_md *ctx) {
   if (!dw_reason_is_drop((unsigned)r)) return XDP_PASS;
   /* The one drop outside UDP/53 (an over-long IPv6 header chain) has no config yet. */
   if (!cfg) cfg = bpf_map_lookup_elem(&dw_config_map, &zero);
-  if (cfg) dw_sample_maybe(cfg, st, &v);
+  if (cfg) dw_sample_maybe(ctx, cfg, st, (__u32)r);
   if (cfg && (cfg->flags & DW_CFG_DRY_RUN)) {
     st->counters[DW_C_DRYRUN_PASSED] += 1;
     return XDP_PASS;

@@ -116,7 +116,7 @@ void print_human(const json &s, const json *rates, double interval) {
   }
   t.print(std::cout);
   if (rates)
-    std::cout << "\nrates over the last " << interval << " s; Ctrl-C ends\n";
+    std::cout << "\nrates over the last " << fmt_si(interval) << " s; Ctrl-C ends\n";
 }
 
 void run_stats(const Args &a) {

@@ -7,9 +7,12 @@
 set -euo pipefail
 : "${DNSWASHCTL:?set DNSWASHCTL to the dnswashctl binary}"
 [[ $(id -u) -eq 0 ]] || { echo "FAIL: needs root (unshare -n)"; exit 1; }
+if [[ -z ${CTL_CLI_IN_NETNS:-} ]]; then
+  exec unshare -n env CTL_CLI_IN_NETNS=1 bash "$0" "$@"
+fi
 fails=0
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-ctl() { unshare -n "$DNSWASHCTL" "$@"; }
+ctl() { "$DNSWASHCTL" "$@"; }
 
 # expect RC ARGS...: exit code RC; sets OUT and ERR.
 expect() {
