@@ -4,7 +4,7 @@
  * and aggregates the names and sources.
  *
  * Only drop verdicts reach this code, so passed traffic pays nothing; a drop not sampled pays
- * one load of sample_every and one prandom call. A failure (ring full) is counted in
+ * one load of sample_every, one prandom call and a multiply. A failure (ring full) is counted in
  * DW_C_SAMPLES_LOST and never changes the verdict. Included by dnswash.bpf.c after its maps. */
 #ifndef DW_SAMPLE_H
 #define DW_SAMPLE_H
@@ -40,13 +40,12 @@ static __always_inline __u32 dw_sample_qname_len(const struct dw_scratch *sc, __
  * verified instructions). Re-parsing costs only sampled packets. st is plain memory here,
  * hence the NULL check. */
 __noinline int dw_sample_drop(struct xdp_md *ctx, struct dw_cpu_state *st, __u32 reason,
-                              __u32 every, __u32 rate) {
+                              __u32 rate) {
   struct dw_sample_event *e;
   __u32 len;
   __u64 now;
 
   if (!st) return 0;
-  if (every > 1 && bpf_get_prandom_u32() % every != 0) return 0;
   now = bpf_ktime_get_boot_ns();
   if (now - st->sample.window_ns >= 1000000000ull) {
     st->sample.window_ns = now;
@@ -106,8 +105,12 @@ __noinline int dw_sample_drop(struct xdp_md *ctx, struct dw_cpu_state *st, __u32
  * what would be dropped in dry-run too). */
 static __always_inline void dw_sample_maybe(struct xdp_md *ctx, const struct dw_config *cfg,
                                             struct dw_cpu_state *st, __u32 reason) {
-  if (cfg->sample_every == 0 || cfg->sample_per_s == 0) return;
-  dw_sample_drop(ctx, st, reason, cfg->sample_every, cfg->sample_per_s);
+  __u32 every = cfg->sample_every;
+  if (every == 0 || cfg->sample_per_s == 0) return;
+  /* One in `every`, inline so an unsampled drop pays no call: a random 32-bit value scaled to
+   * [0, every) by multiply and shift (no division), sampled when it lands on 0. */
+  if (every > 1 && (((__u64)bpf_get_prandom_u32() * every) >> 32) != 0) return;
+  dw_sample_drop(ctx, st, reason, cfg->sample_per_s);
 }
 
 #endif /* DW_SAMPLE_H */

@@ -14,6 +14,7 @@ pkgs=(
   # labs, oracles and benchmarks
   iproute2 iptables nftables bind9 bind9-utils bind9-dnsutils tshark
   jq iputils-ping  # the NFQUEUE lab test and benchmark; ping in tests/lab
+  curl python3-prometheus-client  # tests/lab/ctl_test.sh: /metrics over HTTP, the reference exposition parser
 )
 
 missing=()
