@@ -73,9 +73,15 @@ G ip link set "$vg" up
 # Zones: zNNNN<6 random letters>.com; the string chain matches the first label, as the
 # write-up's rules match 'computermedic' for computermedic.org.
 for n in 2 100 1000; do
-  for i in $(seq 1 "$n"); do
-    printf 'z%04d%s.com\n' "$i" "$(tr -dc a-z </dev/urandom | head -c 6)"
-  done >"$tmp/zones-$n"
+  # one awk, not a pipeline per zone: 1,100 of those took minutes on a loaded machine
+  awk -v n="$n" -v seed="$RANDOM$n" 'BEGIN {
+    srand(seed)
+    for (i = 1; i <= n; i++) {
+      s = ""
+      for (k = 0; k < 6; k++) s = s sprintf("%c", 97 + int(rand() * 26))
+      printf "z%04d%s.com\n", i, s
+    }
+  }' >"$tmp/zones-$n"
 done
 
 send_cmd=("$load" send --dst 192.0.2.53 --suffix attacked.test --seconds "$seconds"

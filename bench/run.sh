@@ -1,16 +1,44 @@
 #!/usr/bin/env bash
 # Runs every benchmark and rewrites bench/RESULTS.md. Needs root (BPF); installs and builds first.
-# Usage: bash bench/run.sh
+# Usage: bash bench/run.sh [--quick] [--out FILE]
+#   --quick: short floods, 2 and 100 zones, a 100k-zone sync, for checking the scripts (the
+#            figures are not the ones to publish); --out: write there instead of RESULTS.md.
+# About 10 minutes on 2 CPUs; run it on an otherwise idle machine (every figure is a ratio to a
+# baseline of the same run, but load from others skews the floods). Each benchmark script
+# cleans up its namespaces, processes and files on every exit path; this one its temp dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
 out=bench/RESULTS.md
+quick=0
+while (($#)); do
+  case $1 in
+    --quick) quick=1; shift ;;
+    --out) out=$2; shift 2 ;;
+    *) echo "usage: $0 [--quick] [--out FILE]" >&2; exit 2 ;;
+  esac
+done
+flood_args=(--live-zones 1000000) attack_args=() nfq_args=() sync_args=()
+if ((quick)); then
+  flood_args=(--seconds 2 --zones "2 100")
+  attack_args=(--seconds 3)
+  nfq_args=(--seconds 1)
+  sync_args=(--zones=100000)
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+t0=$SECONDS
+timed() { # timed NAME CMD...: runs CMD, records its wall time
+  local s=$SECONDS
+  "${@:2}"
+  echo "$1 $((SECONDS - s))" >>"$tmp/times"
+}
 
-./build/bench/datapath_bench --markdown="$tmp/datapath.md" | tee "$tmp/datapath.txt"
-./build/bench/sync_bench --markdown="$tmp/sync.md" | tee "$tmp/sync.txt"
-bash bench/nfqueue_bench.sh --markdown "$tmp/nfqueue.md" --build build | tee "$tmp/nfqueue.txt"
+timed datapath_bench ./build/bench/datapath_bench --markdown="$tmp/datapath.md" | tee "$tmp/datapath.txt"
+timed flood_bench bash bench/flood_bench.sh --markdown "$tmp/flood.md" --live-markdown "$tmp/live.md" --build build "${flood_args[@]}" | tee "$tmp/flood.txt"
+timed nfqueue_bench bash bench/nfqueue_bench.sh --markdown "$tmp/nfqueue.md" --build build "${nfq_args[@]}" | tee "$tmp/nfqueue.txt"
+timed attack_bench bash bench/attack_bench.sh --markdown "$tmp/attack.md" --build build "${attack_args[@]}" | tee "$tmp/attack.txt"
+timed sync_bench ./build/bench/sync_bench --markdown="$tmp/sync.md" "${sync_args[@]}" | tee "$tmp/sync.txt"
 insns=$(./build/tests/datapath/datapath_props_test --gtest_filter='Verifier.*' | grep -o 'verified_insns=[0-9]* xlated_bytes=[0-9]* jited_bytes=[0-9]*')
 
 {
@@ -49,16 +77,31 @@ insns=$(./build/tests/datapath/datapath_props_test --gtest_filter='Verifier.*' |
   echo "for a miss on an overflowed bucket). Repeat=1 timings on this VM vary by about +-20%"
   echo "between runs."
   echo
-  echo "## 2. Zone sync at 1,000,000 zones"
+  echo "### 1b. Live per-packet cost during a junk flood (kernel BPF run-time statistics)"
   echo
-  echo "Reproduce: \`./build/bench/sync_bench --markdown=FILE\`"
+  cat "$tmp/live.md"
+  echo
+  echo "## 2. Junk flood on a veth pair: what the receiver processes, filters side by side"
+  echo
+  cat "$tmp/flood.md"
+  echo
+  echo "### 2b. NFQUEUE fallback: junk-query throughput beside the iptables string chain (UDP sender)"
+  echo
+  cat "$tmp/nfqueue.md"
+  echo
+  echo "## 3. Under attack: legitimate queries answered by BIND during a junk flood"
+  echo
+  cat "$tmp/attack.md"
+  echo
+  echo "## 4. Zone sync (1,000,000 zones; bench/run.sh --quick: 100,000)"
   echo
   cat "$tmp/sync.md"
   echo
-  echo "## 3. NFQUEUE fallback: junk-query throughput beside the iptables string chain"
+  echo "## Run time"
   echo
-  echo "Reproduce: \`bash bench/nfqueue_bench.sh --markdown FILE\`"
-  echo
-  cat "$tmp/nfqueue.md"
+  echo "| benchmark | seconds |"
+  echo "|---|---:|"
+  while read -r name secs; do echo "| $name | $secs |"; done <"$tmp/times"
+  echo "| all (bench/run.sh, after the build) | $((SECONDS - t0)) |"
 } > "$out"
 echo "wrote $out"

@@ -2,11 +2,12 @@
 // sendmmsg as fast as it can (or a fixed count), or counts what arrives on a port.
 //
 //   dnswash-udp-load send --dst 192.0.2.53 --suffix junk.test --seconds 5 [--distinct 65536]
-//                         [--count N] [--pps RATE] [--dstopts BYTES] [--sockets N]
-//                         [--src ADDR]...
+//                         [--count N] [--pps RATE [--burst N]] [--dstopts BYTES]
+//                         [--sockets N] [--src ADDR]...
 //   dnswash-udp-load sink --bind 192.0.2.53 --seconds 6
 // Both print one JSON line: {"sent":N,"seconds":S,"pps":P} or {"received":N,...}.
 #include <arpa/inet.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -68,7 +69,7 @@ Addr parse_addr(const std::string &ip, uint16_t port) {
 
 int do_send(const std::string &dst, uint16_t port, const std::string &suffix, double seconds,
             uint64_t count, unsigned distinct, unsigned dstopts, unsigned sockets, double pps,
-            const std::vector<std::string> &srcs) {
+            unsigned burst, const std::vector<std::string> &srcs) {
   Addr a = parse_addr(dst, port);
   std::mt19937_64 rng(12345);
   static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -140,12 +141,23 @@ int do_send(const std::string &dst, uint16_t port, const std::string &suffix, do
       mm[i].msg_hdr.msg_iov = &iov[i];
       mm[i].msg_hdr.msg_iovlen = 1;
     }
-    if (pps > 0) {  // paced: never ahead of sent/pps
+    if (pps > 0 && burst <= 1) {  // paced: never ahead of sent/pps
       auto due = start + std::chrono::duration_cast<Clock::duration>(
                              std::chrono::duration<double>(double(sent) / pps));
       while (Clock::now() < due) {
       }
       n = 1;
+    } else if (pps > 0) {
+      // Paced in bursts: send what is due (at most `burst`), else sleep 50 us. A fixed-rate
+      // flood that leaves the CPU to the server instead of spinning.
+      double el = std::chrono::duration<double>(Clock::now() - start).count();
+      uint64_t due = uint64_t(el * pps);
+      if (due <= sent) {
+        timespec ts{0, 50000};
+        nanosleep(&ts, nullptr);
+        continue;
+      }
+      n = unsigned(std::min<uint64_t>({due - sent, burst, n}));
     }
     int r = sendmmsg(fds[sock], mm.data(), n, 0);
     sock = (sock + 1) % fds.size();
@@ -208,6 +220,7 @@ int main(int argc, char **argv) {
   uint64_t count = 0;
   unsigned distinct = 65536, dstopts = 0, sockets = 8;
   double pps = 0;
+  unsigned burst = 1;
   std::vector<std::string> srcs;
   auto *send = app.add_subcommand("send", "send distinct queries");
   send->add_option("--dst", dst)->required();
@@ -220,6 +233,10 @@ int main(int argc, char **argv) {
   send->add_option("--dstopts", dstopts, "IPv6 destination options header bytes");
   send->add_option("--sockets", sockets, "source ports to rotate over");
   send->add_option("--pps", pps, "pace to this rate (0: as fast as possible)");
+  send->add_option("--burst", burst,
+                   "with --pps: send up to this many at once when due and sleep in between "
+                   "(1: one at a time, spinning)")
+      ->check(CLI::Range(1u, 64u));
   send->add_option("--src", srcs,
                    "source addresses, one per socket in turn (NFQUEUE's "
                    "queue-balance hashes addresses, not ports)");
@@ -233,7 +250,8 @@ int main(int argc, char **argv) {
       std::fprintf(stderr, "give --seconds or --count\n");
       return 2;
     }
-    return do_send(dst, port, suffix, seconds, count, distinct, dstopts, sockets, pps, srcs);
+    return do_send(dst, port, suffix, seconds, count, distinct, dstopts, sockets, pps, burst,
+                   srcs);
   }
   return do_sink(bind_ip, port, seconds);
 }

@@ -80,6 +80,7 @@ static __always_inline const struct dw_zone_bucket *dw_env_zone_bucket(struct dw
 }
 
 #include "dw_verdict.h"
+#include "dw_slip.h"
 #include "dw_sample.h"
 
 SEC("xdp.frags")
@@ -94,7 +95,7 @@ int dnswash_xdp(struct xdp_md *ctx) {
   struct dw_config *cfg = 0;
   struct dw_cpu_state *st;
   __u32 zero = 0, cpu = bpf_get_smp_processor_id();
-  int r;
+  int r, slip_tx = 0;
 
   st = bpf_map_lookup_elem(&dw_cpu, &cpu);
   if (!st) return XDP_PASS; /* a row per possible CPU: cannot happen */
@@ -105,8 +106,15 @@ int dnswash_xdp(struct xdp_md *ctx) {
     cfg = bpf_map_lookup_elem(&dw_config_map, &zero);
     if (!cfg) return XDP_PASS; /* an array always has slot 0: cannot happen */
     r = dw_classify_udp53(&env, &pkt, cfg, &st->scratch, &v, &l4);
+    /* Ban action tc: BANNED_TC if a truncated reply may go out (dw_slip.h). */
+    if (r == DW_R_BANNED && (cfg->flags & DW_CFG_BAN_ACTION_TC)) {
+      r = dw_slip(ctx, !(cfg->flags & DW_CFG_DRY_RUN));
+      slip_tx = r & DW_SLIP_TX;
+      r &= 0xff;
+    }
   }
   st->counters[(__u32)r & (DW_COUNTER_SLOTS - 1)] += 1; /* own row: no atomic needed */
+  if (slip_tx) return XDP_TX; /* the frame is a truncated reply now (dw_slip.h) */
   if (!dw_reason_is_drop((unsigned)r)) return XDP_PASS;
   /* The one drop outside UDP/53 (an over-long IPv6 header chain) has no config yet. */
   if (!cfg) cfg = bpf_map_lookup_elem(&dw_config_map, &zero);

@@ -36,7 +36,8 @@
   X(NO_QTYPE, "no-qtype", 1)                 /* question ends before QTYPE/QCLASS */           \
   X(RESPONSE, "response", 1)                 /* QR=1 to port 53, allow-responses not set */    \
   X(CHAOS, "chaos", 1)                       /* CHAOS class, allow-chaos not set */            \
-  X(QCLASS, "qclass", 1)                     /* class other than IN (and CHAOS) */
+  X(QCLASS, "qclass", 1)                     /* class other than IN (and CHAOS) */             \
+  X(BANNED_TC, "banned-tc", 1)               /* banned, ban action tc: truncated reply sent */
 
 enum dw_reason {
 #define DW_X_ENUM(id, name, drop) DW_R_##id,
@@ -51,6 +52,9 @@ static inline int dw_reason_is_drop(unsigned r) { return r >= DW_FIRST_DROP; }
 /* Counter indices: one per reason, then counters that are not verdicts. */
 enum dw_counter {
   DW_C_DRYRUN_PASSED = DW_R_COUNT, /* a drop verdict that passed because dry-run is on */
+  /* Ban action tc: a banned query that could have had a truncated reply but its source prefix
+   * was over the slip rate. It is dropped and also counted as `banned`. */
+  DW_C_SLIP_LIMITED,
   DW_C_SAMPLES_LOST,               /* a drop sample not emitted: the dw_samples ring was full */
   DW_C_COUNT
 };
@@ -79,11 +83,13 @@ struct dw_config {
   __u32 det_v6_prefix;   /* IPv6 sources are counted per prefix of this length */
   __u32 det_bans_budget; /* kernel may add this many more detector bans (daemon refills) */
   __u64 det_ban_ns;      /* length of the ban the kernel adds at once (the daemon adjusts) */
-  /* Ban action tc: truncated replies per source prefix, token bucket. */
-  __u32 slip_per_s;
-  __u32 slip_burst;
-  __u32 slip_v4_prefix;
-  __u32 slip_v6_prefix;
+  /* Ban action tc (DW_CFG_BAN_ACTION_TC): truncated replies ("slips") to banned sources, rate
+   * limited per source prefix (token bucket in dw_slip, see the ban-action section below).
+   * 0 = the DW_SLIP_DEF_* default; values above the DW_SLIP_MAX_* limits are clamped. */
+  __u32 slip_per_s;     /* tokens per second per prefix */
+  __u32 slip_burst;     /* bucket size: slips a quiet prefix may get at once */
+  __u32 slip_v4_prefix; /* IPv4 sources share a bucket per prefix of this length (1..32) */
+  __u32 slip_v6_prefix; /* IPv6 sources share a bucket per prefix of this length (1..128) */
   __u64 reserved;
 };
 DW_STATIC_ASSERT(sizeof(struct dw_config) == 64, "dw_config layout");
@@ -196,6 +202,35 @@ DW_STATIC_ASSERT(sizeof(struct dw_cpu_state) == 768, "dw_cpu_state layout");
 DW_STATIC_ASSERT(sizeof(struct dw_cpu_state) % 64 == 0, "dw_cpu_state rows are whole lines");
 DW_STATIC_ASSERT(DW_C_COUNT <= DW_COUNTER_SLOTS, "counters fit in a row");
 
+/* Ban action tc. A banned UDP/53 query gets, from XDP_TX, a reply built in place: MACs, IP
+ * addresses and UDP ports swapped (VLAN tags kept), QR=1 TC=1 AA=0 RCODE=0, ID, opcode, RD and
+ * CD kept, the question echoed, everything after it cut, so the reply is never larger than the
+ * query. A real resolver retries over TCP (never banned, not spoofable); a spoofed flood gains
+ * no amplification. Slips are rate limited per source prefix by a token bucket kept as a GCRA
+ * "theoretical arrival time": one u64 per prefix, no division on the packet path but one.
+ * docs/ban-action.md has the rules (which queries get a slip) and the NIC requirements. */
+#define DW_SLIP_DEF_PER_S 5      /* BIND's RRL examples use 5 responses/s */
+#define DW_SLIP_DEF_BURST 10
+#define DW_SLIP_DEF_V4_PREFIX 24 /* RRL's default IPv4 prefix */
+#define DW_SLIP_DEF_V6_PREFIX 56 /* RRL's default IPv6 prefix */
+#define DW_SLIP_MAX_PER_S 1000000
+#define DW_SLIP_MAX_BURST 1000000
+#define DW_SLIP_ENTRIES 65536 /* prefixes tracked at once (LRU: the quietest are forgotten) */
+
+/* dw_slip_rate key: the source prefix, in the ban key's form (IPv4-mapped, so an IPv4 /24 has
+ * prefixlen 96 + 24), address bits past prefixlen zero. */
+struct dw_slip_key {
+  __u32 prefixlen;
+  __u8 addr[16];
+};
+DW_STATIC_ASSERT(sizeof(struct dw_slip_key) == 20, "dw_slip_key layout");
+
+struct dw_slip_val {
+  __u64 tat_ns;   /* CLOCK_BOOTTIME when the bucket is full again (GCRA) */
+  __u32 slipped;  /* replies sent to this prefix (wraps; for bpftool map dump) */
+  __u32 limited;  /* queries dropped over the rate */
+};
+DW_STATIC_ASSERT(sizeof(struct dw_slip_val) == 16, "dw_slip_val layout");
 /* ---- Dropped-name sampler (`dnswashctl top`, bpf/dw_sample.h) ----
  * On a drop verdict, about one in dw_config.sample_every packets, at most sample_per_s per CPU
  * per second, is sent to the dw_samples ring buffer; dnswashd (the ring's one reader)

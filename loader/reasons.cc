@@ -18,6 +18,7 @@ static_assert(sizeof(kReasons) / sizeof(kReasons[0]) == DW_R_COUNT);
 std::string_view counter_name(unsigned idx) {
   if (idx < DW_R_COUNT) return kReasons[idx].name;
   if (idx == DW_C_DRYRUN_PASSED) return "dry-run-passed";
+  if (idx == DW_C_SLIP_LIMITED) return "slip-limited";
   if (idx == DW_C_SAMPLES_LOST) return "samples-lost";
   return "unknown";
 }

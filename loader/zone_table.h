@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "dns_name.h"
@@ -87,11 +86,14 @@ class ZoneTable {
  private:
   struct Want {
     uint64_t tag;
-    const DnsName *name;
+    uint32_t zone;  // index into the zones given to apply()
   };
+  // Tags of `zones`, sorted, one entry per tag.
   std::vector<Want> want_of(const std::vector<DnsName> &zones) const;
-  void rebuild(const std::vector<Want> &want, const DepthSummary &sum);
-  void apply_in_place(const std::vector<Want> &want, const DepthSummary &sum);
+  void rebuild(const std::vector<Want> &want, const std::vector<DnsName> &zones,
+               const DepthSummary &sum);
+  void apply_in_place(const std::vector<Want> &want, const std::vector<DnsName> &zones,
+                      const DepthSummary &sum);
   bool insert_in_place(uint64_t tag);  // false: both buckets full
   void remove_in_place(uint64_t tag);
   dw_zone_hdr header() const;
@@ -101,7 +103,12 @@ class ZoneTable {
   dw_hash_key key_;
   int live_ = -1;
   std::vector<dw_zone_bucket> elems_;                  // mirror of the live set
-  std::unordered_map<uint64_t, std::string> names_;    // tag -> presentation name
+  // The zones of the live set as sorted tags and, at the same index, their presentation
+  // names ("" for a taken-over set's zones until the first apply()). Sorted vectors rather
+  // than a hash map: an edit of a million-zone set is then one merge pass with no per-zone
+  // allocation, instead of a million hash-node lookups and inserts.
+  std::vector<uint64_t> tags_;
+  std::vector<std::string> names_;
   uint64_t rebuilds_ = 0;
   bool dirty_ = false;  // a map update failed mid-diff: the mirror may be off, rebuild next
 };

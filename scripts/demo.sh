@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The demo: installs, builds, and runs the datapath on a built-in scenario.
-# (Until the network-namespace lab with BIND lands, the scenario runs through the kernel's
-# BPF_PROG_TEST_RUN: the real XDP program, the real maps, crafted frames.)
+# The demo: installs what is missing (scripts/install-deps.sh), builds (scripts/build.sh), then
+# plays the built-in lab scenario (scripts/demo/scenario.sh): BIND and dnswashd in network
+# namespaces, a client, an attacker and an internal network; served names answered, junk and a
+# banned roller dropped in XDP, the internal side untouched; then everything is removed (also
+# on Ctrl-C). The scenario alone, on an existing build: bash scripts/demo/scenario.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
-./build/tests/datapath/dnswash-demo-replay
+exec bash scripts/demo/scenario.sh --build build

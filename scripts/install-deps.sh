@@ -14,6 +14,8 @@ pkgs=(
   # labs, oracles and benchmarks
   iproute2 iptables nftables bind9 bind9-utils bind9-dnsutils tshark
   jq iputils-ping  # the NFQUEUE lab test and benchmark; ping in tests/lab
+  ethtool          # bench/flood_bench.sh: GRO (NAPI) on the receiving veth
+  dnsperf          # legitimate query load of bench/attack_bench.sh
   curl python3-prometheus-client  # tests/lab/ctl_test.sh: /metrics over HTTP, the reference exposition parser
 )
 

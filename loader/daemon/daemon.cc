@@ -22,6 +22,7 @@
 #include "attach.h"
 #include "check_feature.h"
 #include "checks.h"
+#include "ban_action.h"
 #include "config_map.h"
 #include "control_server.h"
 #include "daemon_hooks.h"
@@ -365,6 +366,7 @@ void Daemon::start_nfqueue() {
 void Daemon::start_features() {
   // One line per feature: features_.push_back(std::make_unique<Feature>(*this, ...));
   // (a feature registers its commands, fds, timers and status in its constructor).
+  features_.push_back(std::make_unique<BanActionFeature>(*this));
   features_.push_back(std::make_unique<SamplerFeature>(*this));
   features_.push_back(std::make_unique<CheckFeature>(*this));
   features_.push_back(std::make_unique<MetricsFeature>(*this));

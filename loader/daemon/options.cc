@@ -58,6 +58,23 @@ ParsedOptions parse_options(int argc, char **argv) {
   app.add_flag("--fail-closed", o.fail_closed,
                "NFQUEUE mode: drop instead of pass when the queue is full or the daemon is gone")
       ->default_str("false");
+  app.add_option("--ban-action", o.ban_action,
+                 "What a banned source's UDP/53 query gets: drop (silence), or tc (a truncated "
+                 "reply from XDP, so a real resolver retries over TCP; rate limited per source "
+                 "prefix; NFQUEUE mode drops)")
+      ->check(CLI::IsMember({"drop", "tc"}));
+  app.add_option("--slip-rate", o.slip_rate,
+                 "Ban action tc: truncated replies per second per source prefix")
+      ->check(CLI::Range(1u, unsigned(DW_SLIP_MAX_PER_S)));
+  app.add_option("--slip-burst", o.slip_burst,
+                 "Ban action tc: truncated replies a quiet source prefix may get at once")
+      ->check(CLI::Range(1u, unsigned(DW_SLIP_MAX_BURST)));
+  app.add_option("--slip-v4-prefix", o.slip_v4_prefix,
+                 "Ban action tc: IPv4 sources share a rate limit per prefix of this length")
+      ->check(CLI::Range(1u, 32u));
+  app.add_option("--slip-v6-prefix", o.slip_v6_prefix,
+                 "Ban action tc: IPv6 sources share a rate limit per prefix of this length")
+      ->check(CLI::Range(1u, 128u));
   app.add_option("--sample-every", o.sample_every,
                  "dnswashctl top: sample about one in N dropped queries (0 = no sampling)");
   app.add_option("--sample-rate", o.sample_rate,

@@ -24,6 +24,13 @@ struct Options {
   unsigned queues = 1;
   bool fail_closed = false;
   int verbose = 0;
+  // Ban action (docs/ban-action.md): "drop", or "tc" = a truncated reply from XDP, at most
+  // slip_rate per second (burst slip_burst) per source prefix of these lengths.
+  std::string ban_action = "drop";
+  unsigned slip_rate = 5;        // DW_SLIP_DEF_PER_S
+  unsigned slip_burst = 10;      // DW_SLIP_DEF_BURST
+  unsigned slip_v4_prefix = 24;  // DW_SLIP_DEF_V4_PREFIX
+  unsigned slip_v6_prefix = 56;  // DW_SLIP_DEF_V6_PREFIX
   // `dnswashctl top` (sampler_feature.h): one in sample_every drops, at most sample_rate per
   // CPU per second; 0 turns sampling off.
   unsigned sample_every = 64;

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # --mode auto on an interface without native XDP (a bridge device: no ndo_bpf) falls back to generic XDP
 # and logs why with the kernel's own message; --mode native there fails with that message.
+# Then the last step of auto: on a port whose upper device (a bridge) has an XDP program of its
+# own, the kernel refuses XDP on the port in both modes, and auto ends in NFQUEUE mode.
 # The daemon is configured through a --config file here, with the same keys as the options.
 source "$(dirname "$0")/lab.sh"
 
@@ -57,5 +59,27 @@ lab_daemon_run --iface dw0 --named-conf "" --zone a.test --pin-dir "$LAB_BPFFS" 
 ((LAB_RC == 1)) || lab_fail "--mode native on a bridge: exit $LAB_RC"
 grep -q "native XDP on dw0 failed: Operation not supported (kernel: $kernel_msg)" <<<"$LAB_OUT" ||
   lab_fail "--mode native failure message: $LAB_OUT"
+lab_expect_nothing_left
+
+# A port under an upper device with an XDP program: native and generic both refused.
+: "${XDP_DROP_OBJ:?set XDP_DROP_OBJ to xdp_drop.bpf.o}"
+upper_msg="Cannot attach when an upper device already has a program"
+ip -n "$LAB_NS_S" link add dw1 type bridge
+ip -n "$LAB_NS_S" link add dwp0 type veth peer name dwp1
+ip -n "$LAB_NS_S" link set dwp0 master dw1
+ip -n "$LAB_NS_S" link set dw1 xdpgeneric obj "$XDP_DROP_OBJ" sec xdp.frags
+for d in dw1 dwp0 dwp1; do ip -n "$LAB_NS_S" link set "$d" up; done
+LAB_IF=dwp0
+lab_named_write_conf a.test
+lab_daemon_start --mode auto
+[[ $(lab_status mode) == nfqueue ]] || lab_fail "auto under an XDP upper device gave mode $(lab_status mode)"
+reason=$(lab_status mode_reason)
+[[ $reason == *"native XDP on dwp0 failed"*"$upper_msg"*"generic XDP on dwp0 failed"*"$upper_msg"*"NFQUEUE mode" ]] ||
+  lab_fail "status.mode_reason does not give both refusals and the fallback: $reason"
+grep -q "generic XDP on dwp0 failed: .*$upper_msg.*; falling back to NFQUEUE" "$LAB_DAEMON_LOG" ||
+  lab_fail "the fallback to NFQUEUE is not logged with the kernel's message"
+lab_s iptables-save -t raw | grep -q 'dnswash:dwp0' || lab_fail "no NFQUEUE rule for dwp0"
+lab_daemon_stop TERM
+((LAB_DAEMON_RC == 0)) || lab_fail "exit $LAB_DAEMON_RC on SIGTERM"
 lab_expect_nothing_left
 lab_log "PASS"

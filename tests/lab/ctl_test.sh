@@ -18,11 +18,13 @@ ctl() { lab_s "$DNSWASHCTL" "$@"; }
 # jqt JSON FILTER: the filter must be true.
 jqt() { jq -e "$2" >/dev/null <<<"$1" || lab_fail "jq '$2' is false on: $1"; }
 
-# ---- stats
+# ---- stats (every verdict reason of the ABI, as many as the metrics list)
+nreasons=$(ctl metrics --json | jq '[.metrics[] | select(.name == "dnswash_packets_total")] | length')
+((nreasons >= 14)) || lab_fail "only $nreasons reasons in the metrics"
 s=$(ctl stats --json)
 jqt "$s" '.iface == "s0" and .mode == "native" and .attached and (.dry_run | not) and .zones == 3'
 jqt "$s" '.bans == 0 and .sync_errors == 0 and (.sync_failing | not)'
-jqt "$s" '(.packets | keys | length) == 14 and (.packets | has("not-authoritative"))'
+jqt "$s" "(.packets | keys | length) == $nreasons and (.packets | has(\"not-authoritative\"))"
 jqt "$s" '(.detector == null) == (.caps_hit == null)'
 jqt "$s" '.counters["samples-lost"] == 0 and .counters["dry-run-passed"] == 0'
 ctl stats | grep -Eq '^not-authoritative +drop +[0-9,]+ ' || lab_fail "human stats: $(ctl stats)"
@@ -59,7 +61,7 @@ s=$(ctl stats --json)
 jqt "$s" '.packets["not-authoritative"] == 11 and .packets.allowed >= 1 and .dropped == 11'
 w=$(ctl stats --watch 0.2 --count 2 --json)
 [[ $(wc -l <<<"$w") -eq 2 ]] || lab_fail "stats --watch --count 2 printed: $w"
-jqt "$(tail -n1 <<<"$w")" '.interval_s > 0.1 and (.rates | length) == 14 and .rates.allowed >= 0'
+jqt "$(tail -n1 <<<"$w")" ".interval_s > 0.1 and (.rates | length) == $nreasons and .rates.allowed >= 0"
 
 # ---- check: verdicts, zones, and no counter moves (not-dns excepted: ND/MLD on the veth)
 before=$(ctl stats --json | jq -c '.packets | del(.["not-dns"])')
