@@ -58,17 +58,19 @@ int main(int argc, char **argv) {
   auto skel = DnswashSkel::load(&kKey);
   ZoneTable zt(skel->zones_fd(), skel->key());
   std::vector<DnsName> zones;
-  for (int i = 0; i < 1000; ++i) zones.push_back(*parse_dns_name("z" + std::to_string(i) + ".test"));
+  for (int i = 0; i < 1000; ++i)
+    zones.push_back(*parse_dns_name("z" + std::to_string(i) + ".test"));
   zt.apply(zones);
 
   std::vector<Bytes> junk, allowed;
   for (size_t i = 0; i < kFrames; ++i) {
-    junk.push_back(query_frame("j" + std::to_string(i) + ".nowhere" + std::to_string(i % 1000) + ".invalid"));
+    junk.push_back(
+        query_frame("j" + std::to_string(i) + ".nowhere" + std::to_string(i % 1000) + ".invalid"));
     allowed.push_back(query_frame("www.z" + std::to_string(i % 1000) + ".test"));
   }
   uint64_t events = 0;
-  ring_buffer *rb = ring_buffer__new(bpf_map__fd(skel->skel()->maps.dw_samples), count_event,
-                                     &events, nullptr);
+  ring_buffer *rb =
+      ring_buffer__new(bpf_map__fd(skel->skel()->maps.dw_samples), count_event, &events, nullptr);
   struct Mode {
     const char *name;
     uint32_t every, per_s;

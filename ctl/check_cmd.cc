@@ -44,7 +44,8 @@ void run_check(const Args &a) {
 void registerCommand(CLI::App &app) {
   auto args = std::make_shared<Args>();
   auto *cmd = app.add_subcommand(
-      "check", "The verdict the running filter would give a query for NAME (nothing is sent or counted)");
+      "check",
+      "The verdict the running filter would give a query for NAME (nothing is sent or counted)");
   cmd->add_option("name", args->name, "Query name (presentation form, \\DDD escapes allowed)")
       ->required()
       ->check(CLI::Validator(

@@ -31,8 +31,8 @@ std::string resolve_iface() {
   const std::string &want = iface_option();
   if (!want.empty()) {
     if (std::find(running.begin(), running.end(), want) == running.end())
-      throw CtlError("no dnswash filter is running on " + want +
-                     " in this network namespace; " + start_hint(want));
+      throw CtlError("no dnswash filter is running on " + want + " in this network namespace; " +
+                     start_hint(want));
     return want;
   }
   if (running.size() == 1) return running[0];

@@ -16,7 +16,9 @@ void registerCommand(CLI::App &app) {
   auto args = std::make_shared<Args>();
   auto *cmd = app.add_subcommand(
       "dry-run", "Switch dry-run on (count drop verdicts, pass everything) or off (enforce)");
-  cmd->add_option("state", args->state, "on or off")->required()->check(CLI::IsMember({"on", "off"}));
+  cmd->add_option("state", args->state, "on or off")
+      ->required()
+      ->check(CLI::IsMember({"on", "off"}));
   add_json_flag(*cmd, args->json);
   cmd->callback([args] {
     run([&] {

@@ -42,7 +42,7 @@ json samples(const std::string &text) {
           ++i;
         }
         labels[key] = val;
-        i += 1;                                // closing quote
+        i += 1;  // closing quote
         if (i < line.size() && line[i] == ',') ++i;
       }
       space = line.find(' ', i);
@@ -50,7 +50,8 @@ json samples(const std::string &text) {
       space = line.find(' ');
       name = line.substr(0, space);
     }
-    out.push_back({{"name", name}, {"labels", labels}, {"value", std::stod(line.substr(space + 1))}});
+    out.push_back(
+        {{"name", name}, {"labels", labels}, {"value", std::stod(line.substr(space + 1))}});
   }
   return out;
 }

@@ -108,11 +108,20 @@ std::optional<int64_t> parse_duration(std::string_view t) {
     int64_t mult = 1;
     if (!t.empty()) {
       switch (t[0]) {
-        case 's': mult = 1; break;
-        case 'm': mult = 60; break;
-        case 'h': mult = 3600; break;
-        case 'd': mult = 86400; break;
-        default: return std::nullopt;
+        case 's':
+          mult = 1;
+          break;
+        case 'm':
+          mult = 60;
+          break;
+        case 'h':
+          mult = 3600;
+          break;
+        case 'd':
+          mult = 86400;
+          break;
+        default:
+          return std::nullopt;
       }
       t.remove_prefix(1);
     } else if (any) {
@@ -128,8 +137,9 @@ std::optional<int64_t> parse_duration(std::string_view t) {
 CLI::Validator duration_validator() {
   return CLI::Validator(
       [](std::string &s) -> std::string {
-        return parse_duration(s) ? std::string()
-                                 : "'" + s + "' is not a duration (e.g. 90, 90s, 10m, 2h, 1d, 1h30m)";
+        return parse_duration(s)
+                   ? std::string()
+                   : "'" + s + "' is not a duration (e.g. 90, 90s, 10m, 2h, 1d, 1h30m)";
       },
       "DURATION");
 }
@@ -142,6 +152,8 @@ CLI::Option *add_json_flag(CLI::App &cmd, bool &json) {
   return cmd.add_flag("--json", json, "Print JSON (schema in docs/dnswashctl.md)");
 }
 
-bool stdout_is_tty() { return isatty(STDOUT_FILENO) == 1; }
+bool stdout_is_tty() {
+  return isatty(STDOUT_FILENO) == 1;
+}
 
 }  // namespace dnswash::ctl

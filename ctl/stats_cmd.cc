@@ -41,8 +41,8 @@ json snapshot(const json &status, const json &counters_reply) {
     bans = detector["bans"];
   else if (status.contains("ban_map"))
     bans = status["ban_map"].value("entries", json(nullptr));
-  json caps = detector.is_object() && detector.contains("caps_hit") ? detector["caps_hit"]
-                                                                     : json(nullptr);
+  json caps =
+      detector.is_object() && detector.contains("caps_hit") ? detector["caps_hit"] : json(nullptr);
   const json sync = status.value("sync", json::object());
   return {{"iface", status.value("iface", "")},
           {"mode", status.value("mode", "")},
@@ -78,17 +78,20 @@ std::string mode_text(const std::string &mode) {
 
 void print_human(const json &s, const json *rates, double interval) {
   Table head({{"", Table::Align::kLeft}, {"", Table::Align::kLeft}});
-  head.add_row({"filter", s["iface"].get<std::string>() + ", " + mode_text(s["mode"]) +
-                              (s["attached"].get<bool>() ? "" : " (NOT attached: restart dnswashd)")});
+  head.add_row(
+      {"filter", s["iface"].get<std::string>() + ", " + mode_text(s["mode"]) +
+                     (s["attached"].get<bool>() ? "" : " (NOT attached: restart dnswashd)")});
   head.add_row({"dry-run", s["dry_run"].get<bool>() ? "on (drop verdicts pass)" : "off"});
   head.add_row({"zones", fmt_count(s["zones"].get<uint64_t>())});
-  head.add_row({"bans", dash_or(s["bans"], [](const json &j) { return fmt_count(j.get<uint64_t>()); })});
+  head.add_row(
+      {"bans", dash_or(s["bans"], [](const json &j) { return fmt_count(j.get<uint64_t>()); })});
   head.add_row({"sync errors", fmt_count(s["sync_errors"].get<uint64_t>()) +
                                    (s["sync_failing"].get<bool>() ? " (failing now)" : "")});
   head.add_row({"detector caps hit", dash_or(s["caps_hit"], [](const json &j) {
                   std::string out;
                   for (const auto &[k, v] : j.items())
-                    out += (out.empty() ? "" : ", ") + k + " " + (v.is_number() ? fmt_count(v.get<uint64_t>()) : v.dump());
+                    out += (out.empty() ? "" : ", ") + k + " " +
+                           (v.is_number() ? fmt_count(v.get<uint64_t>()) : v.dump());
                   return out.empty() ? std::string("0") : out;
                 })});
   for (const auto &[k, v] : s["counters"].items())
@@ -109,14 +112,13 @@ void print_human(const json &s, const json *rates, double interval) {
   for (unsigned i = 0; i < DW_R_COUNT; ++i) {
     const std::string name(counter_name(i));
     const uint64_t v = s["packets"][name].get<uint64_t>();
-    std::vector<std::string> row = {name, reason_table_says_drop(i) ? "drop" : "pass",
-                                    fmt_count(v), total ? fmt_percent(double(v) / double(total)) : "-"};
+    std::vector<std::string> row = {name, reason_table_says_drop(i) ? "drop" : "pass", fmt_count(v),
+                                    total ? fmt_percent(double(v) / double(total)) : "-"};
     if (rates) row.push_back(fmt_rate((*rates)[name].get<double>(), "pkt"));
     t.add_row(row);
   }
   t.print(std::cout);
-  if (rates)
-    std::cout << "\nrates over the last " << fmt_si(interval) << " s; Ctrl-C ends\n";
+  if (rates) std::cout << "\nrates over the last " << fmt_si(interval) << " s; Ctrl-C ends\n";
 }
 
 void run_stats(const Args &a) {

@@ -21,10 +21,8 @@ struct Args {
 };
 
 void run_top(const Args &a) {
-  json r = request({{"cmd", "top"},
-                    {"what", a.what},
-                    {"n", a.n},
-                    {"since_s", *parse_duration(a.since)}});
+  json r = request(
+      {{"cmd", "top"}, {"what", a.what}, {"n", a.n}, {"since_s", *parse_duration(a.since)}});
   r.erase("ok");
   if (a.json) {
     print_json(r);
@@ -39,8 +37,8 @@ void run_top(const Args &a) {
   if (every == 0)
     std::cout << " (sampling is off: start dnswashd with --sample-every N)";
   else
-    std::cout << " (about 1 in " << every << " drops, at most " << fmt_count(r.value("sample_per_s", 0u))
-              << "/s per CPU)";
+    std::cout << " (about 1 in " << every << " drops, at most "
+              << fmt_count(r.value("sample_per_s", 0u)) << "/s per CPU)";
   std::cout << "\n";
   if (r["entries"].empty()) return;
   const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -57,9 +55,8 @@ void run_top(const Args &a) {
     const uint64_t c = e.value("count", uint64_t(0));
     const int64_t ago = (now - e.value("last_unix_ms", now)) / 1000;
     t.add_row({std::to_string(++rank), fmt_count(c),
-               samples ? fmt_percent(double(c) / double(samples)) : "-",
-               fmt_duration(ago) + " ago", e.value("reason", ""),
-               e.value(names ? "name" : "source", "")});
+               samples ? fmt_percent(double(c) / double(samples)) : "-", fmt_duration(ago) + " ago",
+               e.value("reason", ""), e.value(names ? "name" : "source", "")});
   }
   t.print(std::cout);
 }
@@ -68,11 +65,13 @@ void run_top(const Args &a) {
 
 void registerCommand(CLI::App &app) {
   auto args = std::make_shared<Args>();
-  auto *cmd = app.add_subcommand("top", "Most-dropped names or sources (sampled; see dnswashd --sample-every)");
+  auto *cmd = app.add_subcommand(
+      "top", "Most-dropped names or sources (sampled; see dnswashd --sample-every)");
   cmd->add_option("what", args->what, "names or sources")
       ->required()
       ->check(CLI::IsMember({"names", "sources"}));
-  cmd->add_option("-n,--n", args->n, "How many entries")->check(CLI::Range(1u, 10000u))
+  cmd->add_option("-n,--n", args->n, "How many entries")
+      ->check(CLI::Range(1u, 10000u))
       ->capture_default_str();
   cmd->add_option("--since", args->since,
                   "Window: 90, 90s, 10m, 1h (whole minutes; the daemon keeps the last hour)")

@@ -10,6 +10,7 @@ struct TypeName {
   std::string_view name;
 };
 // The types an authoritative server is asked for in practice (IANA registry names).
+// clang-format off
 constexpr TypeName kTypes[] = {
     {1, "A"},        {2, "NS"},        {5, "CNAME"},  {6, "SOA"},      {12, "PTR"},
     {13, "HINFO"},   {15, "MX"},       {16, "TXT"},   {17, "RP"},      {18, "AFSDB"},
@@ -22,6 +23,7 @@ constexpr TypeName kTypes[] = {
     {99, "SPF"},     {108, "EUI48"},   {109, "EUI64"}, {249, "TKEY"},  {250, "TSIG"},
     {251, "IXFR"},   {252, "AXFR"},    {255, "ANY"},  {256, "URI"},    {257, "CAA"},
 };
+// clang-format on
 
 bool iequal(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

@@ -67,7 +67,8 @@ json check_query(const json &req, int zones_fd, int bans_fd, int config_fd) {
       t = uint16_t(q.get<uint64_t>());
     else if (q.is_string())
       t = parse_qtype(q.get<std::string>());
-    if (!t) throw Error("check: bad qtype " + q.dump() + " (a mnemonic like AAAA, TYPEnnn or 0..65535)");
+    if (!t)
+      throw Error("check: bad qtype " + q.dump() + " (a mnemonic like AAAA, TYPEnnn or 0..65535)");
     qtype = *t;
   }
   auto frame = build_query_frame(src, name->to_wire(), qtype);

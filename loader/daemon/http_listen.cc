@@ -86,8 +86,9 @@ HttpListener::HttpListener(DaemonHooks &hooks, const std::string &spec, std::str
   int one = 1;
   setsockopt(listen_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (bind(listen_.get(), reinterpret_cast<sockaddr *>(&addr), len) != 0)
-    throw Error(errno_text("--metrics-listen " + spec + ": cannot bind (is the address on this "
-                           "host and the port free?)",
+    throw Error(errno_text("--metrics-listen " + spec +
+                               ": cannot bind (is the address on this "
+                               "host and the port free?)",
                            errno));
   if (listen(listen_.get(), 16) != 0)
     throw Error(errno_text("--metrics-listen " + spec + ": listen", errno));
@@ -143,8 +144,7 @@ void HttpListener::on_client(int fd) {
   if (n > 0) c.in.append(buf, size_t(n));
   if (c.in.size() > kMaxRequest) return drop(fd);
   // The request line is all we need; wait for the end of the header block.
-  if (c.in.find("\r\n\r\n") == std::string::npos && c.in.find("\n\n") == std::string::npos)
-    return;
+  if (c.in.find("\r\n\r\n") == std::string::npos && c.in.find("\n\n") == std::string::npos) return;
   std::string line = c.in.substr(0, c.in.find_first_of("\r\n"));
   std::string status = "200 OK", type = "text/plain; version=0.0.4; charset=utf-8", body;
   const bool head = line.rfind("HEAD ", 0) == 0;

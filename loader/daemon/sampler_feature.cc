@@ -112,12 +112,13 @@ json SamplerFeature::top(const json &req) const {
   const int64_t now = now_unix_ms();
   json entries = json::array();
   for (const auto &e : t.top(size_t(n), since * 1000, now))
-    entries.push_back({{what == "names" ? "name" : "source", e.key},
-                       {"count", e.count},
-                       {"error", e.error},
-                       {"first_unix_ms", e.first_ms},
-                       {"last_unix_ms", e.last_ms},
-                       {"reason", e.reason >= 0 ? std::string(counter_name(unsigned(e.reason))) : ""}});
+    entries.push_back(
+        {{what == "names" ? "name" : "source", e.key},
+         {"count", e.count},
+         {"error", e.error},
+         {"first_unix_ms", e.first_ms},
+         {"last_unix_ms", e.last_ms},
+         {"reason", e.reason >= 0 ? std::string(counter_name(unsigned(e.reason))) : ""}});
   dw_config c = read_config(hooks_.skel().config_fd());
   return {{"ok", true},
           {"what", what},

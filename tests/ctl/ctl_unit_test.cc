@@ -52,8 +52,8 @@ TEST(Output, Durations) {
   EXPECT_EQ(parse_duration("2h"), 7200);
   EXPECT_EQ(parse_duration("1d"), 86400);
   EXPECT_EQ(parse_duration("1h30m"), 5400);
-  for (const char *bad : {"", "0", "0s", "-5", "5x", "m", "1h30", "10 m", "1.5h", "99999999999",
-                          "36500d1s"})
+  for (const char *bad :
+       {"", "0", "0s", "-5", "5x", "m", "1h30", "10 m", "1.5h", "99999999999", "36500d1s"})
     EXPECT_FALSE(parse_duration(bad)) << bad;
 }
 
@@ -114,8 +114,11 @@ TEST(MetricsText, HasEveryReasonAndTheGauges) {
   c[DW_R_ALLOWED] = 7;
   c[DW_R_NOT_AUTH] = 3;
   c[DW_C_SAMPLES_LOST] = 2;
-  nlohmann::json status = {{"zones", 3},     {"dry_run", true},   {"attached", true},
-                           {"mode", "native"}, {"version", "0.1.0"},
+  nlohmann::json status = {{"zones", 3},
+                           {"dry_run", true},
+                           {"attached", true},
+                           {"mode", "native"},
+                           {"version", "0.1.0"},
                            {"sync", {{"failed", 1}, {"failing", false}}},
                            {"ban_map", {{"entries", 4}}}};
   std::string t = daemon::prometheus_text(status, c);

@@ -71,7 +71,7 @@ std::string exchange(FakeHooks &h, uint16_t port, const std::vector<std::string>
   a.sin_port = htons(port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   EXPECT_EQ(connect(c, reinterpret_cast<sockaddr *>(&a), sizeof a), 0);
-  h.pump();  // accept
+  h.pump();          // accept
   timeval tv{5, 0};  // a server bug fails the test instead of hanging it
   setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   for (const auto &p : pieces) {
@@ -125,7 +125,8 @@ TEST(HttpListen, BindErrorsSayWhat) {
     HttpListener b(h, taken, "/metrics", [] { return std::string(); });
     FAIL() << "a taken port was bound";
   } catch (const std::exception &e) {
-    EXPECT_NE(std::string(e.what()).find("--metrics-listen " + taken), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--metrics-listen " + taken), std::string::npos)
+        << e.what();
   }
   EXPECT_THROW(HttpListener(h, "192.0.2.77:9553", "/m", [] { return std::string(); }),
                std::exception);  // not an address of this namespace
@@ -150,11 +151,10 @@ TEST(DaemonOptions, SamplerAndMetrics) {
   EXPECT_EQ(p.opt.sample_every, 0u);
   EXPECT_EQ(p.opt.sample_rate, 5u);
   EXPECT_EQ(p.opt.metrics_listen, "[2001:db8::1]:9553");
-  for (std::vector<std::string> bad :
-       {std::vector<std::string>{"--metrics-listen", "localhost:80"},
-        {"--metrics-listen", "127.0.0.1"},
-        {"--sample-every", "-1"},
-        {"--sample-rate", "x"}}) {
+  for (std::vector<std::string> bad : {std::vector<std::string>{"--metrics-listen", "localhost:80"},
+                                       {"--metrics-listen", "127.0.0.1"},
+                                       {"--sample-every", "-1"},
+                                       {"--sample-rate", "x"}}) {
     bad.insert(bad.begin(), {"--iface", "eth0"});
     EXPECT_EQ(parse(bad).exit_now, 2) << bad[2] << " " << bad[3];
   }

@@ -25,7 +25,8 @@ class Sampler : public ::testing::Test {
     CPU_SET(sched_getcpu(), &set);
     ASSERT_EQ(sched_setaffinity(0, sizeof set, &set), 0);
     dp_.set_zones({"example.com"});
-    rb_ = ring_buffer__new(bpf_map__fd(dp_.skel().skel()->maps.dw_samples), on_event, this, nullptr);
+    rb_ =
+        ring_buffer__new(bpf_map__fd(dp_.skel().skel()->maps.dw_samples), on_event, this, nullptr);
     ASSERT_NE(rb_, nullptr);
   }
   void TearDown() override { ring_buffer__free(rb_); }
