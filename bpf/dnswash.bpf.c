@@ -81,6 +81,7 @@ static __always_inline const struct dw_zone_bucket *dw_env_zone_bucket(struct dw
 
 #include "dw_verdict.h"
 #include "dw_slip.h"
+#include "dw_detector.h" /* the rolling-subdomain detector: tc egress program + queries hook */
 #include "dw_sample.h"
 
 SEC("xdp.frags")
@@ -114,6 +115,9 @@ int dnswash_xdp(struct xdp_md *ctx) {
     }
   }
   st->counters[(__u32)r & (DW_COUNTER_SLOTS - 1)] += 1; /* own row: no atomic needed */
+  /* Detector, queries signal only: one flag test on the allowed path otherwise. */
+  if (r == DW_R_ALLOWED && cfg && (cfg->flags & DW_CFG_DETECTOR_QUERIES))
+    dw_det_query_hook(ctx);
   if (slip_tx) return XDP_TX; /* the frame is a truncated reply now (dw_slip.h) */
   if (!dw_reason_is_drop((unsigned)r)) return XDP_PASS;
   /* The one drop outside UDP/53 (an over-long IPv6 header chain) has no config yet. */

@@ -55,6 +55,11 @@ enum dw_counter {
   /* Ban action tc: a banned query that could have had a truncated reply but its source prefix
    * was over the slip rate. It is dropped and also counted as `banned`. */
   DW_C_SLIP_LIMITED,
+  /* Rolling-subdomain detector (bpf/dw_detector.h). */
+  DW_C_DET_BANS,        /* bans the detector added in the kernel */
+  DW_C_DET_CAP_HIT,     /* threshold crossed but the ban budget was spent: no ban */
+  DW_C_DET_NEVER_BAN,   /* threshold crossed by a never-ban source: no ban */
+  DW_C_DET_EVENTS_LOST, /* dw_det_events full: an event (not the ban) was lost */
   DW_C_SAMPLES_LOST,               /* a drop sample not emitted: the dw_samples ring was full */
   DW_C_COUNT
 };
@@ -77,12 +82,17 @@ struct dw_config {
   __u32 sample_every;
   __u32 sample_per_s;
   /* Rolling-subdomain detector. */
-  __u32 det_threshold;   /* distinct rolling names under one zone that ban a source */
-  __u32 det_window_s;    /* counting window */
-  __u32 det_min_nx_pct;  /* ratio guard: NXDOMAIN share of the source's answers, percent */
-  __u32 det_v6_prefix;   /* IPv6 sources are counted per prefix of this length */
-  __u32 det_bans_budget; /* kernel may add this many more detector bans (daemon refills) */
-  __u64 det_ban_ns;      /* length of the ban the kernel adds at once (the daemon adjusts) */
+  /* Rolling-subdomain detector (bpf/dw_detector.h, docs/detector.md); on with DW_CFG_DETECTOR.
+   * A zero field means the built-in default (DW_DET_DEFAULT_*). */
+  __u32 det_threshold;   /* distinct rolling names under one zone that ban a source (<= 512) */
+  __u32 det_window_s;    /* counting window, seconds (tumbling, per source and zone) */
+  __u32 det_min_nx_pct;  /* ratio guard: NXDOMAIN share of the source's answers in the window,
+                            percent; 101 or more never bans; the queries signal ignores it */
+  __u32 det_v6_prefix;   /* IPv6 sources are counted and banned per prefix of this length */
+  __u32 det_bans_budget; /* kernel may add this many more detector bans; decremented
+                            atomically by the kernel, refilled each second by dnswashd */
+  __u64 det_ban_ns;      /* length of the ban the kernel adds at once (dnswashd then applies
+                            the offense policy to it) */
   /* Ban action tc (DW_CFG_BAN_ACTION_TC): truncated replies ("slips") to banned sources, rate
    * limited per source prefix (token bucket in dw_slip, see the ban-action section below).
    * 0 = the DW_SLIP_DEF_* default; values above the DW_SLIP_MAX_* limits are clamped. */
@@ -252,6 +262,67 @@ DW_STATIC_ASSERT(sizeof(struct dw_sample_event) == 8 + 16 + DW_SAMPLE_QNAME_MAX,
 /* Up to this many IPv6 extension headers (hop-by-hop, routing, destination options,
  * fragment) are skipped; a longer chain is malformed. */
 #define DW_MAX_IPV6_EXTHDRS 8
+
+/* ---- Rolling-subdomain detector (bpf/dw_detector.h; docs/detector.md) ----
+ * dw_det (LRU hash, shared by all CPUs): one entry per (client prefix, zone), created on the
+ * first NXDOMAIN answer (answers signal) or first allowed query (queries signal). */
+#define DW_DET_DEFAULT_THRESHOLD 3
+#define DW_DET_DEFAULT_WINDOW_S 600
+#define DW_DET_DEFAULT_MIN_NX_PCT 50
+#define DW_DET_DEFAULT_V6_PREFIX 64
+#define DW_DET_DEFAULT_BAN_NS (7200ull * 1000000000ull)
+#define DW_DET_BITMAP_WORDS 8 /* 512-bit set of name hashes: distinct names, never counted twice */
+#define DW_DET_MAX_THRESHOLD 512
+#define DW_DET_SAMPLE 64 /* bytes of the first counted name kept (wire form, truncated) */
+#define DW_DET_ENTRIES 65536
+#define DW_DET_EXEMPT_MAX 4096
+#define DW_DET_NEVER_MAX 4096
+
+struct dw_det_key {
+  __u8 addr[16];  /* client: IPv4-mapped /128, or the IPv6 address masked to det_v6_prefix */
+  __u64 zone_tag; /* dw_zone_tag of the served zone the name matched (the shallowest one) */
+};
+DW_STATIC_ASSERT(sizeof(struct dw_det_key) == 24, "dw_det_key layout");
+
+#define DW_DET_F_CROSSING 1u /* one CPU is handling a crossing (claimed with a CAS) */
+#define DW_DET_F_REPORTED 2u /* a never-ban crossing was reported in this window */
+/* Updated by all CPUs with atomic instructions: the kernel refuses bpf_spin_lock in an LRU
+ * hash, and an LRU hash is what keeps a spoofed flood from growing the map. */
+struct dw_det_val {
+  __u32 answers;  /* answers (or queries) seen in the window since the entry was made */
+  __u32 nx;       /* NXDOMAIN answers among them */
+  __u32 distinct; /* distinct names counted (bits set in names) */
+  __u32 flags;    /* DW_DET_F_* */
+  __u64 window_start_ns; /* CLOCK_BOOTTIME */
+  __u32 sample_len;
+  __u32 reserved;
+  __u64 names[DW_DET_BITMAP_WORDS]; /* bit (name digest & 511) per counted name */
+  __u8 sample[DW_DET_SAMPLE];       /* wire form of the first counted name, truncated */
+};
+DW_STATIC_ASSERT(sizeof(struct dw_det_val) == 160, "dw_det_val layout");
+
+/* dw_det_events (ring buffer): what the kernel did when a source crossed the threshold. */
+#define DW_DET_EV_BANNED 1    /* the kernel added a detector ban (expires_ns) */
+#define DW_DET_EV_NEVER_BAN 2 /* crossed, but the source is on the never-ban list */
+#define DW_DET_EV_CAP 3       /* crossed, but the ban budget is spent */
+#define DW_DET_SIGNAL_ANSWERS 0
+#define DW_DET_SIGNAL_QUERIES 1
+struct dw_det_event {
+  __u8 addr[16];    /* banned prefix, dw_ban_key layout */
+  __u32 prefixlen;  /* dw_ban_key prefix length (IPv4: 96 + 32) */
+  __u32 kind;       /* DW_DET_EV_* */
+  __u64 zone_tag;
+  __u64 ts_ns;      /* CLOCK_BOOTTIME */
+  __u64 expires_ns; /* of the ban added (BANNED) */
+  __u32 distinct, nx, answers, signal;
+  __u16 name_len;   /* wire length of name (the crossing name) */
+  __u16 sample_len; /* bytes of sample (the first name counted) */
+  __u32 pad;
+  __u8 name[256];
+  __u8 sample[DW_DET_SAMPLE];
+};
+DW_STATIC_ASSERT(sizeof(struct dw_det_event) == 392, "dw_det_event layout");
+#define DW_DET_EVENTS_BYTES (256 * 1024)
 
 #define DW_BANS_MAX 262144
 #define DW_ZONES_OUTER_SLOTS 1

@@ -12,6 +12,7 @@
 #include "stats_cmd.h"
 #include "top_cmd.h"
 #include "zones_cmd.h"
+#include "bans_cmd.h"
 
 namespace dnswash::ctl {
 
@@ -40,6 +41,7 @@ int main(int argc, char **argv) {
 
   dnswash::ctl::stats::registerCommand(app);
   dnswash::ctl::zones::registerCommand(app);
+  dnswash::ctl::bans::registerCommand(app);
   dnswash::ctl::check::registerCommand(app);
   dnswash::ctl::top::registerCommand(app);
   dnswash::ctl::dryrun::registerCommand(app);

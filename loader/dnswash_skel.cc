@@ -55,7 +55,8 @@ std::unique_ptr<DnswashSkel> DnswashSkel::load(const dw_hash_key *fixed_key,
   const std::pair<bpf_map *, int> shared[] = {{s->maps.dw_zones, reuse.zones},
                                               {s->maps.dw_bans, reuse.bans},
                                               {s->maps.dw_config_map, reuse.config},
-                                              {s->maps.dw_cpu, reuse.counters}};
+                                              {s->maps.dw_cpu, reuse.counters},
+                                              {s->maps.dw_det, reuse.det}};
   for (auto [map, fd] : shared) {
     if (fd < 0) continue;
     std::string name = bpf_map__name(map);

@@ -18,6 +18,7 @@ struct ReuseMaps {
   int bans = -1;
   int config = -1;
   int counters = -1;
+  int det = -1;  // dw_det: the rolling-subdomain detector's counts (docs/detector.md)
 };
 
 class DnswashSkel {

@@ -19,6 +19,10 @@ std::string_view counter_name(unsigned idx) {
   if (idx < DW_R_COUNT) return kReasons[idx].name;
   if (idx == DW_C_DRYRUN_PASSED) return "dry-run-passed";
   if (idx == DW_C_SLIP_LIMITED) return "slip-limited";
+  if (idx == DW_C_DET_BANS) return "detector-bans";
+  if (idx == DW_C_DET_CAP_HIT) return "detector-cap-hit";
+  if (idx == DW_C_DET_NEVER_BAN) return "detector-never-ban";
+  if (idx == DW_C_DET_EVENTS_LOST) return "detector-events-lost";
   if (idx == DW_C_SAMPLES_LOST) return "samples-lost";
   return "unknown";
 }

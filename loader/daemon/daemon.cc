@@ -26,6 +26,7 @@
 #include "config_map.h"
 #include "control_server.h"
 #include "daemon_hooks.h"
+#include "detector_feature.h"
 #include "counters.h"
 #include "dnswash_skel.h"
 #include "error.h"
@@ -97,6 +98,9 @@ class Daemon final : public DaemonHooks {
   }
   DnswashSkel &skel() override { return *skel_; }
   const Options &options() const override { return opt_; }
+  const SyncStatus &sync_status() const override { return sync_->status(); }
+  std::vector<std::string> zone_names() override { return table_->names(); }
+  int ifindex() const override { return ifindex_; }
 
  private:
   void start();
@@ -247,7 +251,8 @@ void Daemon::load_program() {
   if (prev_ && prev_->same_abi) {
     try {
       skel_ = DnswashSkel::load(nullptr, ReuseMaps{prev_->zones.get(), prev_->bans.get(),
-                                                   prev_->config.get(), prev_->counters.get()});
+                                                   prev_->config.get(), prev_->counters.get(),
+                                                   prev_->det.valid() ? prev_->det.get() : -1});
       reuse_maps_ = true;
       spdlog::info(
           "taking over the filter on {} (link id {}, program id {}): sharing its maps "
@@ -367,6 +372,7 @@ void Daemon::start_features() {
   // One line per feature: features_.push_back(std::make_unique<Feature>(*this, ...));
   // (a feature registers its commands, fds, timers and status in its constructor).
   features_.push_back(std::make_unique<BanActionFeature>(*this));
+  features_.push_back(std::make_unique<DetectorFeature>(*this));
   features_.push_back(std::make_unique<SamplerFeature>(*this));
   features_.push_back(std::make_unique<CheckFeature>(*this));
   features_.push_back(std::make_unique<MetricsFeature>(*this));

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +21,7 @@
 
 namespace dnswash {
 class DnswashSkel;
+struct SyncStatus;
 }
 
 namespace dnswash::daemon {
@@ -44,6 +46,12 @@ class DaemonHooks {
 
   virtual DnswashSkel &skel() = 0;
   virtual const Options &options() const = 0;
+  // The zone sync's state (applies counts good syncs that changed the set; protected_addresses
+  // are the never-ban servers named.conf names) and the served zones (presentation form), for
+  // features that follow the zone set by polling `applies`.
+  virtual const SyncStatus &sync_status() const = 0;
+  virtual std::vector<std::string> zone_names() = 0;
+  virtual int ifindex() const = 0;
 };
 
 // Base of every feature: the daemon owns them and destroys them (newest first) before the

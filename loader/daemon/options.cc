@@ -3,6 +3,9 @@
 #include <CLI/CLI.hpp>
 
 #include "dnswash_abi.h"
+#include "ban_table.h"
+#include "dns_name.h"
+#include "duration.h"
 #include "http_listen.h"
 
 namespace dnswash::daemon {
@@ -75,6 +78,69 @@ ParsedOptions parse_options(int argc, char **argv) {
   app.add_option("--slip-v6-prefix", o.slip_v6_prefix,
                  "Ban action tc: IPv6 sources share a rate limit per prefix of this length")
       ->check(CLI::Range(1u, 128u));
+  // Rolling-subdomain detector and bans (docs/detector.md).
+  auto duration_check = CLI::Validator(
+      [](std::string &v) {
+        std::string err;
+        return parse_duration(v, &err) ? std::string() : err;
+      },
+      "DURATION");
+  app.add_flag("--detector,!--no-detector", o.detector,
+               "Ban sources that roll random names under a served zone (docs/detector.md)");
+  app.add_option("--detector-signal", o.detector_signal,
+                 "answers: count names named answered NXDOMAIN (tc egress, exact); queries: "
+                 "count distinct allowed query names in XDP (when answers are not visible)")
+      ->check(CLI::IsMember({"answers", "queries"}));
+  app.add_option("--detector-threshold", o.detector_threshold,
+                 "Distinct names under one zone within the window that ban a source; 0 = "
+                 "3 (answers) or 20 (queries)")
+      ->check(CLI::Range(0u, unsigned(DW_DET_MAX_THRESHOLD)));
+  app.add_option("--detector-window", o.detector_window, "Counting window (e.g. 10m)")
+      ->check(duration_check);
+  app.add_option("--detector-min-nx-pct", o.detector_min_nx_pct,
+                 "Ratio guard (answers signal): at least this percent of the source's answers "
+                 "under the zone in the window were NXDOMAIN")
+      ->check(CLI::Range(0u, 100u));
+  app.add_option("--detector-v6-prefix", o.detector_v6_prefix,
+                 "IPv6 sources are counted and banned per prefix of this length")
+      ->check(CLI::Range(1u, 128u));
+  app.add_option("--detector-exempt-zone", o.detector_exempt_zones,
+                 "Never count names at or below this zone (repeatable; replaces the default "
+                 "in-addr.arpa ip6.arpa)")
+      ->check(CLI::Validator(
+          [](std::string &v) {
+            std::string err;
+            return parse_dns_name(v, &err) ? std::string() : "'" + v + "': " + err;
+          },
+          "ZONE"));
+  app.add_option("--never-ban", o.never_ban,
+                 "Never let the detector ban this address or CIDR (repeatable; loopback, the "
+                 "host's addresses and named.conf's servers are always included)")
+      ->check(CLI::Validator(
+          [](std::string &v) {
+            std::string err;
+            return parse_ban_prefix(v, &err) ? std::string() : err;
+          },
+          "CIDR"));
+  app.add_option("--ban-time", o.ban_time, "Length of a first detector ban")
+      ->check(duration_check);
+  app.add_option("--ban-repeat", o.ban_repeat,
+                 "Ban for an offense after an earlier ban: permanent or a DURATION")
+      ->check(CLI::Validator(
+          [](std::string &v) {
+            std::string err;
+            return v == "permanent" || parse_duration(v, &err) ? std::string() : err;
+          },
+          "permanent|DURATION"));
+  app.add_option("--detector-max-bans-per-min", o.detector_max_bans_per_min,
+                 "Cap on new detector bans per minute (an alarm is logged when reached)")
+      ->check(CLI::Range(1u, 1000000u));
+  app.add_option("--detector-max-bans", o.detector_max_bans,
+                 "Cap on detector bans in force at once")
+      ->check(CLI::Range(1u, unsigned(DW_BANS_MAX)));
+  app.add_option("--ban-state-dir", o.ban_state_dir,
+                 "Directory for bans-<iface>.json: bans and offense history, kept across "
+                 "restarts and reboots (so not under /run); \"\" = keep nothing");
   app.add_option("--sample-every", o.sample_every,
                  "dnswashctl top: sample about one in N dropped queries (0 = no sampling)");
   app.add_option("--sample-rate", o.sample_rate,

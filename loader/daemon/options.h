@@ -31,6 +31,20 @@ struct Options {
   unsigned slip_burst = 10;      // DW_SLIP_DEF_BURST
   unsigned slip_v4_prefix = 24;  // DW_SLIP_DEF_V4_PREFIX
   unsigned slip_v6_prefix = 56;  // DW_SLIP_DEF_V6_PREFIX
+  // Rolling-subdomain detector and bans (docs/detector.md).
+  bool detector = false;
+  std::string detector_signal = "answers";  // answers | queries
+  unsigned detector_threshold = 0;          // 0: 3 (answers) or 20 (queries)
+  std::string detector_window = "10m";
+  unsigned detector_min_nx_pct = 50;
+  unsigned detector_v6_prefix = 64;
+  std::vector<std::string> detector_exempt_zones = {"in-addr.arpa", "ip6.arpa"};
+  std::vector<std::string> never_ban;
+  std::string ban_time = "2h";
+  std::string ban_repeat = "permanent";  // permanent | DURATION
+  unsigned detector_max_bans_per_min = 60;
+  unsigned detector_max_bans = 10000;
+  std::string ban_state_dir = "/var/lib/dnswash";
   // `dnswashctl top` (sampler_feature.h): one in sample_every drops, at most sample_rate per
   // CPU per second; 0 turns sampling off.
   unsigned sample_every = 64;

@@ -143,6 +143,7 @@ std::optional<Previous> find_previous(const std::string &pin_dir, const std::str
   prev.bans = obj_get(prev.pins.bans());
   prev.config = obj_get(prev.pins.config());
   prev.counters = obj_get(prev.pins.counters());
+  if (access(prev.pins.det().c_str(), F_OK) == 0) prev.det = obj_get(prev.pins.det());
   // The pinned maps must be the ones the attached program uses: sharing maps it does not read
   // would fill a zone set no packet ever sees.
   auto ids = prog_map_ids(prev.link_info.prog_id);
@@ -182,12 +183,14 @@ void pin_state(const PinLayout &pins, int link_fd, DnswashSkel &skel) {
   pin_one(skel.bans_fd(), pins.bans());
   pin_one(skel.config_fd(), pins.config());
   pin_one(skel.counters_fd(), pins.counters());
+  pin_one(bpf_map__fd(skel.skel()->maps.dw_det), pins.det());
   // The link last: a link pin is what marks the directory as a complete state to take over.
   pin_one(link_fd, pins.link());
 }
 
 void remove_pins(const PinLayout &pins) {
-  for (const auto &p : {pins.link(), pins.zones(), pins.bans(), pins.config(), pins.counters()})
+  for (const auto &p :
+       {pins.link(), pins.zones(), pins.bans(), pins.config(), pins.counters(), pins.det()})
     if (unlink(p.c_str()) != 0 && errno != ENOENT)
       spdlog::warn("{}", errno_text("removing pin " + p, errno));
   if (rmdir(pins.dir.c_str()) != 0 && errno != ENOENT)

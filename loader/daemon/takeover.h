@@ -35,6 +35,7 @@ struct PinLayout {
   std::string bans() const { return dir + "/dw_bans"; }
   std::string config() const { return dir + "/dw_config_map"; }
   std::string counters() const { return dir + "/dw_cpu"; }
+  std::string det() const { return dir + "/dw_det"; }  // optional: older pins lack it
 };
 PinLayout pin_layout(const std::string &pin_dir, const std::string &iface,
                      int abi = DW_ABI_VERSION);
@@ -52,6 +53,7 @@ struct Previous {
   // Same ABI version only: the maps to share (the zone set carries its key).
   bool same_abi = false;
   UniqueFd zones, bans, config, counters;
+  UniqueFd det;  // the detector's counts; invalid when the previous daemon pinned none
   // Same ABI, but a map's layout differs (set by the daemon when loading with reuse fails).
   std::string incompatible;
 };

@@ -34,6 +34,7 @@ LAB_BPFFS=$LAB_DIR/bpffs             # a bpffs outside /sys: `ip netns exec` rem
 LAB_NAMED_DIR=$LAB_DIR/named
 LAB_NAMED_CONF=$LAB_NAMED_DIR/named.conf
 LAB_STATE_DIR=$LAB_DIR/state
+LAB_BANS_DIR=$LAB_DIR/bans           # dnswashd --ban-state-dir (bans and offense history)
 LAB_DAEMON_LOG=$LAB_DIR/dnswashd.log
 LAB_DAEMON_PID=
 LAB_DAEMON_RC=
@@ -177,8 +178,9 @@ lab_named_start() {
 # lab_daemon_start [ARGS...]: dnswashd on the server veth with the lab's named.conf, pins and
 # state dir; returns once its control socket answers `status`.
 lab_daemon_start() {
+  # --ban-state-dir inside the lab: bans must never leak into /var/lib/dnswash or the next test.
   ip netns exec "$LAB_NS_S" "$DNSWASHD" --iface "$LAB_IF" --named-conf "$LAB_NAMED_CONF" --pin-dir "$LAB_BPFFS" \
-    --state-dir "$LAB_STATE_DIR" "$@" >>"$LAB_DAEMON_LOG" 2>&1 &
+    --state-dir "$LAB_STATE_DIR" --ban-state-dir "$LAB_BANS_DIR" "$@" >>"$LAB_DAEMON_LOG" 2>&1 &
   LAB_DAEMON_PID=$!
   local deadline=$((SECONDS + 30))
   until lab_ctl '{"cmd":"status"}' >/dev/null 2>&1; do
@@ -206,7 +208,7 @@ lab_daemon_stop() {
 # LAB_OUT, exit code in LAB_RC.
 lab_daemon_run() {
   LAB_RC=0
-  LAB_OUT=$(lab_s timeout 30 "$DNSWASHD" --state-dir "$LAB_STATE_DIR" "$@" 2>&1) || LAB_RC=$?
+  LAB_OUT=$(lab_s timeout 30 "$DNSWASHD" --state-dir "$LAB_STATE_DIR" --ban-state-dir "$LAB_BANS_DIR" "$@" 2>&1) || LAB_RC=$?
 }
 
 lab_ctl() { lab_s "$LAB_CTL" --iface "$LAB_IF" "$@"; }
