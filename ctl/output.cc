@@ -1,5 +1,7 @@
 #include "output.h"
 
+#include "duration.h"
+
 #include <unistd.h>
 
 #include <charconv>
@@ -97,41 +99,11 @@ std::string fmt_percent(double f) {
 }
 
 std::optional<int64_t> parse_duration(std::string_view t) {
-  if (t.empty()) return std::nullopt;
-  int64_t total = 0;
-  bool any = false;
-  while (!t.empty()) {
-    int64_t v = 0;
-    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-    if (ec != std::errc() || p == t.data() || v < 0 || v > 1'000'000'000) return std::nullopt;
-    t.remove_prefix(size_t(p - t.data()));
-    int64_t mult = 1;
-    if (!t.empty()) {
-      switch (t[0]) {
-        case 's':
-          mult = 1;
-          break;
-        case 'm':
-          mult = 60;
-          break;
-        case 'h':
-          mult = 3600;
-          break;
-        case 'd':
-          mult = 86400;
-          break;
-        default:
-          return std::nullopt;
-      }
-      t.remove_prefix(1);
-    } else if (any) {
-      return std::nullopt;  // "1h30": a bare number only on its own
-    }
-    total += v * mult;
-    any = true;
-  }
-  if (total <= 0 || total > 100LL * 365 * 86400) return std::nullopt;
-  return total;
+  // The daemon's parser (loader/duration.h), so both read a duration the same way; the cap
+  // keeps every result far from int64 overflow in milliseconds.
+  auto v = dnswash::parse_duration(t);
+  if (!v || *v > uint64_t(100) * 365 * 86400) return std::nullopt;
+  return int64_t(*v);
 }
 
 CLI::Validator duration_validator() {

@@ -50,6 +50,9 @@ class FakeHooks final : public DaemonHooks {
   nlohmann::json status() const override { return {}; }
   DnswashSkel &skel() override { std::abort(); }
   const Options &options() const override { return opt; }
+  const SyncStatus &sync_status() const override { std::abort(); }
+  std::vector<std::string> zone_names() override { return {}; }
+  int ifindex() const override { return 0; }
   // One round of the daemon's loop: every readable fd's callback.
   void pump(int timeout_ms = 1000) {
     std::vector<pollfd> p;
