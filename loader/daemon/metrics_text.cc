@@ -1,5 +1,6 @@
 #include "metrics_text.h"
 
+#include <set>
 #include <sstream>
 
 #include "reasons.h"
@@ -42,10 +43,13 @@ struct Writer {
     if (!labels.empty()) out << '{' << labels << '}';
     out << ' ' << v << '\n';
   }
+  // A family is written once: a datapath counter may share a name with a status-derived one.
   void single(const std::string &name, const char *type, const char *help, double v) {
+    if (!seen.insert(name).second) return;
     family(name, type, help);
     sample(name, v);
   }
+  std::set<std::string> seen;
 };
 
 double num(const json &j, const char *key, double dflt = 0) {
@@ -105,9 +109,6 @@ std::string prometheus_text(const json &status, const Counters &counters) {
           w.sample("dnswash_detector_caps_hit_total", v.get<double>(),
                    "cap=\"" + label_value(cap) + "\"");
     }
-    if (d.contains("events_lost"))
-      w.single("dnswash_detector_events_lost_total", "counter",
-               "Detector events lost (ring buffer full).", num(d, "events_lost"));
   }
   w.family("dnswash_info", "gauge", "The filter's mode and version (value always 1).");
   w.sample("dnswash_info", 1,

@@ -4,6 +4,7 @@
 // real parser), query types, the check frame and --metrics-listen addresses.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <sstream>
 
 #include "check_feature.h"
@@ -136,6 +137,12 @@ TEST(MetricsText, HasEveryReasonAndTheGauges) {
   t = daemon::prometheus_text(status, c);
   EXPECT_NE(t.find("dnswash_bans 9\n"), std::string::npos);
   EXPECT_NE(t.find("dnswash_detector_caps_hit_total{cap=\"total\"} 2\n"), std::string::npos);
+  // Every family once (a parser rejects a repeated one), whatever sections the status has.
+  std::map<std::string, int> types;
+  std::istringstream lines(t);
+  for (std::string l; std::getline(lines, l);)
+    if (l.rfind("# TYPE ", 0) == 0) ++types[l.substr(7, l.find(' ', 7) - 7)];
+  for (const auto &[name, n] : types) EXPECT_EQ(n, 1) << name;
 }
 
 TEST(QueryTypes, ParseAndName) {
