@@ -82,6 +82,7 @@ static __always_inline const struct dw_zone_bucket *dw_env_zone_bucket(struct dw
 #include "dw_verdict.h"
 #include "dw_slip.h"
 #include "dw_detector.h" /* the rolling-subdomain detector: tc egress program + queries hook */
+#include "dw_sample.h"
 
 SEC("xdp.frags")
 int dnswash_xdp(struct xdp_md *ctx) {
@@ -121,6 +122,7 @@ int dnswash_xdp(struct xdp_md *ctx) {
   if (!dw_reason_is_drop((unsigned)r)) return XDP_PASS;
   /* The one drop outside UDP/53 (an over-long IPv6 header chain) has no config yet. */
   if (!cfg) cfg = bpf_map_lookup_elem(&dw_config_map, &zero);
+  if (cfg) dw_sample_maybe(ctx, cfg, st, (__u32)r);
   if (cfg && (cfg->flags & DW_CFG_DRY_RUN)) {
     st->counters[DW_C_DRYRUN_PASSED] += 1;
     return XDP_PASS;

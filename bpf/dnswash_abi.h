@@ -60,6 +60,7 @@ enum dw_counter {
   DW_C_DET_CAP_HIT,     /* threshold crossed but the ban budget was spent: no ban */
   DW_C_DET_NEVER_BAN,   /* threshold crossed by a never-ban source: no ban */
   DW_C_DET_EVENTS_LOST, /* dw_det_events full: an event (not the ban) was lost */
+  DW_C_SAMPLES_LOST,               /* a drop sample not emitted: the dw_samples ring was full */
   DW_C_COUNT
 };
 
@@ -75,8 +76,9 @@ enum dw_counter {
 
 struct dw_config {
   __u32 flags;
-  /* top (dropped-name sampling): emit about one in sample_every drop verdicts to dw_samples,
-   * at most sample_per_s per CPU per second; 0 = sampling off. */
+  /* top (dropped-name sampling, bpf/dw_sample.h): emit about one in sample_every drop
+   * verdicts to dw_samples, at most sample_per_s per CPU per second; either 0 = sampling off.
+   * Set by dnswashd's --sample-every and --sample-rate. */
   __u32 sample_every;
   __u32 sample_per_s;
   /* Rolling-subdomain detector. */
@@ -190,10 +192,21 @@ DW_STATIC_ASSERT(sizeof(struct dw_scratch) == DW_SCRATCH_BUF + 128, "dw_scratch 
  * share the row's memory, so a packet touches one more cache line region instead of two map
  * structs and two per-CPU areas. Rows are a multiple of 64 bytes: CPUs never share a line. */
 #define DW_COUNTER_SLOTS 32
+/* Dropped-name sampler: this CPU's share of dw_config.sample_per_s, a fixed one-second
+ * window (cheaper than a token bucket's division, and the same bound: at most sample_per_s
+ * events per CPU in any window). */
+struct dw_sample_rl {
+  __u64 window_ns; /* CLOCK_BOOTTIME start of the current window */
+  __u32 used;      /* events emitted in it */
+  __u32 reserved;
+};
+DW_STATIC_ASSERT(sizeof(struct dw_sample_rl) == 16, "dw_sample_rl layout");
+
 struct dw_cpu_state {
   __u64 counters[DW_COUNTER_SLOTS]; /* indexed by enum dw_counter */
   struct dw_scratch scratch;
-  __u8 pad[48];
+  struct dw_sample_rl sample; /* dw_sample.h: the sampler's rate limit */
+  __u8 pad[32];
 };
 DW_STATIC_ASSERT(sizeof(struct dw_cpu_state) == 768, "dw_cpu_state layout");
 DW_STATIC_ASSERT(sizeof(struct dw_cpu_state) % 64 == 0, "dw_cpu_state rows are whole lines");
@@ -228,6 +241,23 @@ struct dw_slip_val {
   __u32 limited;  /* queries dropped over the rate */
 };
 DW_STATIC_ASSERT(sizeof(struct dw_slip_val) == 16, "dw_slip_val layout");
+/* ---- Dropped-name sampler (`dnswashctl top`, bpf/dw_sample.h) ----
+ * On a drop verdict, about one in dw_config.sample_every packets, at most sample_per_s per CPU
+ * per second, is sent to the dw_samples ring buffer; dnswashd (the ring's one reader)
+ * aggregates them. A full ring counts DW_C_SAMPLES_LOST and never changes the verdict. */
+#define DW_SAMPLES_RING_BYTES (256 * 1024)
+#define DW_SAMPLE_QNAME_MAX 256 /* DW_MAX_NAME rounded up: one fixed-size copy */
+struct dw_sample_event {
+  __u8 reason;     /* enum dw_reason (a drop reason) */
+  __u8 family;     /* 4 or 6; 0 if the IP header was not parsed */
+  __u16 qtype;     /* host order; 0 unless the question was parsed */
+  __u16 qname_len; /* wire length of qname incl. the root byte; 0 = no name parsed */
+  __u16 reserved;
+  __u8 src[16];    /* source address, IPv4-mapped for IPv4 */
+  __u8 qname[DW_SAMPLE_QNAME_MAX]; /* uncompressed wire name, as received (not case-folded) */
+};
+DW_STATIC_ASSERT(sizeof(struct dw_sample_event) == 8 + 16 + DW_SAMPLE_QNAME_MAX,
+                 "dw_sample_event layout");
 
 /* Up to this many IPv6 extension headers (hop-by-hop, routing, destination options,
  * fragment) are skipped; a longer chain is malformed. */

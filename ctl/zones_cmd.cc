@@ -5,8 +5,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "client.h"
 #include "command.h"
 #include "named_conf.h"
+#include "output.h"
 
 namespace dnswash::ctl::zones {
 
@@ -107,12 +109,46 @@ void register_parse(CLI::App &group) {
   });
 }
 
+// `zones list`: what the kernel's zone set holds now, paged from the daemon's `zones` command.
+void register_list(CLI::App &group) {
+  struct Args {
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto *cmd = group.add_subcommand(
+      "list", "The zones in the running filter's kernel map, sorted, one per line");
+  add_json_flag(*cmd, args->json);
+  cmd->callback([args] {
+    run([&] {
+      nlohmann::json names = nlohmann::json::array();
+      std::string iface;
+      size_t total = 0;
+      constexpr size_t kPage = 10000;
+      do {
+        nlohmann::json r = request({{"cmd", "zones"}, {"offset", names.size()}, {"limit", kPage}});
+        iface = r["iface"];
+        total = r.value("total", size_t(0));
+        const auto &page = r["zones"];
+        if (page.empty()) break;  // the set shrank while we paged
+        for (const auto &z : page) names.push_back(z);
+      } while (names.size() < total);
+      if (args->json) {
+        ctl::print_json({{"iface", iface}, {"total", names.size()}, {"zones", names}});
+      } else {
+        for (const auto &z : names) std::cout << z.get<std::string>() << "\n";
+      }
+    });
+  });
+}
+
 }  // namespace
 
 void registerCommand(CLI::App &app) {
-  auto *group = app.add_subcommand("zones", "Zones from BIND's named.conf");
+  auto *group = app.add_subcommand(
+      "zones", "Zones: what named.conf serves (parse) and what the kernel map holds (list)");
   group->require_subcommand(1);
   register_parse(*group);
+  register_list(*group);
 }
 
 }  // namespace dnswash::ctl::zones

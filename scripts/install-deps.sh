@@ -16,6 +16,7 @@ pkgs=(
   jq iputils-ping  # the NFQUEUE lab test and benchmark; ping in tests/lab
   ethtool          # bench/flood_bench.sh: GRO (NAPI) on the receiving veth
   dnsperf          # legitimate query load of bench/attack_bench.sh
+  curl python3-prometheus-client  # tests/lab/ctl_test.sh: /metrics over HTTP, the reference exposition parser
 )
 
 missing=()

@@ -20,6 +20,7 @@
 #include <spdlog/spdlog.h>
 
 #include "attach.h"
+#include "check_feature.h"
 #include "checks.h"
 #include "ban_action.h"
 #include "config_map.h"
@@ -29,8 +30,10 @@
 #include "counters.h"
 #include "dnswash_skel.h"
 #include "error.h"
+#include "metrics_feature.h"
 #include "nfqueue_filter.h"
 #include "reasons.h"
+#include "sampler_feature.h"
 #include "sd_notify.h"
 #include "takeover.h"
 #include "unique_fd.h"
@@ -112,7 +115,7 @@ class Daemon final : public DaemonHooks {
   void stop();
   void write_state_file();
   json handle(const json &req, const Peer &peer);
-  json status() const;
+  json status() const override;
 
   Options opt_;
   Mode requested_ = Mode::kAuto;
@@ -370,6 +373,9 @@ void Daemon::start_features() {
   // (a feature registers its commands, fds, timers and status in its constructor).
   features_.push_back(std::make_unique<BanActionFeature>(*this));
   features_.push_back(std::make_unique<DetectorFeature>(*this));
+  features_.push_back(std::make_unique<SamplerFeature>(*this));
+  features_.push_back(std::make_unique<CheckFeature>(*this));
+  features_.push_back(std::make_unique<MetricsFeature>(*this));
 }
 
 int Daemon::poll_timeout_ms() const {

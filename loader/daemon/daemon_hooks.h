@@ -41,6 +41,9 @@ class DaemonHooks {
   virtual void every(std::chrono::milliseconds period, std::function<void()> fn) = 0;
   virtual void add_status(const std::string &key, std::function<nlohmann::json()> fn) = 0;
 
+  // The `status` reply as the control command returns it (every feature's section included).
+  virtual nlohmann::json status() const = 0;
+
   virtual DnswashSkel &skel() = 0;
   virtual const Options &options() const = 0;
   // The zone sync's state (applies counts good syncs that changed the set; protected_addresses

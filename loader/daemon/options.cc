@@ -6,6 +6,7 @@
 #include "ban_table.h"
 #include "dns_name.h"
 #include "duration.h"
+#include "http_listen.h"
 
 namespace dnswash::daemon {
 
@@ -140,6 +141,14 @@ ParsedOptions parse_options(int argc, char **argv) {
   app.add_option("--ban-state-dir", o.ban_state_dir,
                  "Directory for bans-<iface>.json: bans and offense history, kept across "
                  "restarts and reboots (so not under /run); \"\" = keep nothing");
+  app.add_option("--sample-every", o.sample_every,
+                 "dnswashctl top: sample about one in N dropped queries (0 = no sampling)");
+  app.add_option("--sample-rate", o.sample_rate,
+                 "dnswashctl top: at most N samples per CPU per second (0 = no sampling)");
+  app.add_option("--metrics-listen", o.metrics_listen,
+                 "Serve Prometheus metrics over HTTP at ADDR:PORT (GET /metrics; IPv6 as "
+                 "[ADDR]:PORT); \"\" = off")
+      ->check([](const std::string &v) { return v.empty() ? std::string() : check_listen_address(v); });
   app.add_flag("-v,--verbose", o.verbose, "More logging (-v debug, -vv trace)")->default_str("0");
 
   try {

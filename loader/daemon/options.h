@@ -45,6 +45,12 @@ struct Options {
   unsigned detector_max_bans_per_min = 60;
   unsigned detector_max_bans = 10000;
   std::string ban_state_dir = "/var/lib/dnswash";
+  // `dnswashctl top` (sampler_feature.h): one in sample_every drops, at most sample_rate per
+  // CPU per second; 0 turns sampling off.
+  unsigned sample_every = 64;
+  unsigned sample_rate = 1000;
+  // ADDR:PORT for the Prometheus /metrics HTTP listener (metrics_feature.h); "" = none.
+  std::string metrics_listen;
 };
 
 // Parses argv (and the --config file). Returns the options, or the exit code to leave with

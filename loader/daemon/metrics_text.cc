@@ -1,0 +1,120 @@
+#include "metrics_text.h"
+
+#include <set>
+#include <sstream>
+
+#include "reasons.h"
+
+namespace dnswash::daemon {
+
+namespace {
+
+using nlohmann::json;
+
+// "dry-run-passed" -> "dry_run_passed"
+std::string snake(std::string_view s) {
+  std::string out(s);
+  for (char &c : out)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) c = '_';
+  return out;
+}
+
+// Label values: backslash, double quote and newline escaped (the format's only escapes).
+std::string label_value(const std::string &v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+struct Writer {
+  std::ostringstream out;
+  void family(const std::string &name, const char *type, const char *help) {
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  }
+  void sample(const std::string &name, double v, const std::string &labels = "") {
+    out << name;
+    if (!labels.empty()) out << '{' << labels << '}';
+    out << ' ' << v << '\n';
+  }
+  // A family is written once: a datapath counter may share a name with a status-derived one.
+  void single(const std::string &name, const char *type, const char *help, double v) {
+    if (!seen.insert(name).second) return;
+    family(name, type, help);
+    sample(name, v);
+  }
+  std::set<std::string> seen;
+};
+
+double num(const json &j, const char *key, double dflt = 0) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<double>() : dflt;
+}
+bool flag(const json &j, const char *key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+
+}  // namespace
+
+std::string prometheus_text(const json &status, const Counters &counters) {
+  Writer w;
+  w.out.precision(17);
+  w.family("dnswash_packets_total", "counter",
+           "Packets judged by the filter, by verdict reason (summed over CPUs).");
+  for (unsigned i = 0; i < DW_R_COUNT; ++i)
+    w.sample("dnswash_packets_total", double(counters[i]),
+             "reason=\"" + label_value(std::string(counter_name(i))) + "\"");
+  // Counters that are not verdicts, by their names (a new one appears without a change here).
+  for (unsigned i = DW_R_COUNT; i < DW_C_COUNT; ++i) {
+    const std::string name = "dnswash_" + snake(counter_name(i)) + "_total";
+    w.single(name, "counter", ("Datapath counter '" + std::string(counter_name(i)) + "'.").c_str(),
+             double(counters[i]));
+  }
+  double bans = 0;
+  if (status.contains("detector") && status["detector"].is_object() &&
+      status["detector"].contains("bans"))
+    bans = num(status["detector"], "bans");
+  else if (status.contains("ban_map"))
+    bans = num(status["ban_map"], "entries");
+  w.single("dnswash_bans", "gauge", "Entries in the ban map (addresses and prefixes).", bans);
+  w.single("dnswash_zones", "gauge", "Zones in the kernel's zone set.", num(status, "zones"));
+  const json sync = status.value("sync", json::object());
+  w.single("dnswash_sync_errors_total", "counter",
+           "Zone syncs that failed (named.conf unreadable or invalid).", num(sync, "failed"));
+  w.single("dnswash_sync_failing", "gauge",
+           "1 while the last zone sync failed (the kernel holds an older zone set).",
+           flag(sync, "failing") ? 1 : 0);
+  w.single("dnswash_dry_run", "gauge", "1 while dry-run is on (drop verdicts pass).",
+           flag(status, "dry_run") ? 1 : 0);
+  w.single("dnswash_attached", "gauge", "1 while the filter is attached to its interface.",
+           flag(status, "attached") ? 1 : 0);
+  if (status.contains("sampler"))
+    w.single("dnswash_samples_total", "counter",
+             "Dropped-query samples read from the datapath (dnswashctl top).",
+             num(status["sampler"], "events"));
+  if (status.contains("detector") && status["detector"].is_object()) {
+    const json &d = status["detector"];
+    if (d.contains("caps_hit") && d["caps_hit"].is_object()) {
+      w.family("dnswash_detector_caps_hit_total", "counter",
+               "Detector bans not made because a cap was hit.");
+      for (const auto &[cap, v] : d["caps_hit"].items())
+        if (v.is_number())
+          w.sample("dnswash_detector_caps_hit_total", v.get<double>(),
+                   "cap=\"" + label_value(cap) + "\"");
+    }
+  }
+  w.family("dnswash_info", "gauge", "The filter's mode and version (value always 1).");
+  w.sample("dnswash_info", 1,
+           "mode=\"" + label_value(status.value("mode", std::string())) + "\",version=\"" +
+               label_value(status.value("version", std::string())) + "\"");
+  return w.out.str();
+}
+
+}  // namespace dnswash::daemon
