@@ -17,7 +17,7 @@
 #define DW_STATIC_ASSERT(c, m) _Static_assert(c, m)
 #endif
 
-#define DW_ABI_VERSION 3
+#define DW_ABI_VERSION 4
 
 /* Verdict reasons, in one table so the names userspace prints can never drift from the
  * indices the datapath counts. X(id, name, is_drop). All passes come before all drops
