@@ -4,16 +4,15 @@
 #include <ctime>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "ban_table.h"
-#include "command.h"
-#include "control_client.h"
+#include "client.h"
 #include "duration.h"
+#include "output.h"
 
 namespace dnswash::ctl::bans {
 
@@ -21,41 +20,15 @@ namespace {
 
 using nlohmann::json;
 
-struct Common {
-  std::string iface;
-  bool json = false;
-};
-
-// Sends one request; prints the error and sets the exit code on failure. nullopt = failed.
-std::optional<json> request(const Common &c, const json &req) {
-  json reply;
-  try {
-    reply = control_request(resolve_filter(c.iface), req);
-  } catch (const std::exception &e) {
-    std::cerr << "dnswashctl: " << e.what() << "\n";
-    set_exit_code(kExitFailure);
-    return std::nullopt;
-  }
-  if (c.json) std::cout << reply.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
-  if (!reply.value("ok", false)) {
-    std::cerr << "dnswashctl: " << reply.value("error", std::string("the daemon refused")) << "\n";
-    set_exit_code(kExitFailure);
-    return std::nullopt;
-  }
-  set_exit_code(kExitOk);
-  return reply;
-}
-
-bool usage_error(const std::string &msg) {
-  std::cerr << "dnswashctl: " << msg << "\n";
-  set_exit_code(kExitUsage);
-  return false;
-}
-
-bool check_prefix(const std::string &p) {
-  std::string err;
-  if (!parse_ban_prefix(p, &err)) return usage_error("bad address or CIDR: " + err);
-  return true;
+// Bad input is a usage error (exit 2) caught by CLI11 while parsing, before any request: the
+// daemon's bans cannot change on it.
+CLI::Validator prefix_validator() {
+  return CLI::Validator(
+      [](std::string &v) {
+        std::string err;
+        return parse_ban_prefix(v, &err) ? std::string() : "bad address or CIDR: " + err;
+      },
+      "CIDR");
 }
 
 std::string utc_text(int64_t unix_ms) {
@@ -80,71 +53,48 @@ std::string expires_text(const json &b) {
   return utc_text(e) + " (" + (left > 0 ? duration_text(uint64_t(left)) : "0s") + " left)";
 }
 
-void print_table(const std::vector<std::vector<std::string>> &rows) {
-  std::vector<size_t> w;
-  for (const auto &r : rows)
-    for (size_t i = 0; i < r.size(); ++i) {
-      if (w.size() <= i) w.push_back(0);
-      w[i] = std::max(w[i], r[i].size());
-    }
-  for (const auto &r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
-      if (i + 1 < r.size()) line += std::string(w[i] - r[i].size() + 2, ' ');
-    }
-    std::cout << line << "\n";
-  }
-}
-
-void add_common(CLI::App *cmd, const std::shared_ptr<Common> &c) {
-  cmd->add_option("-i,--iface", c->iface,
-                  "Interface of the dnswashd to ask (default: the only one running)");
-  cmd->add_flag("--json", c->json, "Print the daemon's JSON reply as is");
-}
-
 void register_list(CLI::App &group) {
-  auto c = std::make_shared<Common>();
+  auto as_json = std::make_shared<bool>(false);
   auto *cmd = group.add_subcommand("list", "Bans in force (operator and detector)");
-  add_common(cmd, c);
-  cmd->callback([c] {
-    json all = json::array();
-    size_t total = 0, offset = 0;
-    json reply;
-    do {  // page through (the daemon caps a page at 1000 by default)
-      Common quiet = *c;
-      quiet.json = false;
-      auto r = request(quiet, {{"cmd", "bans"}, {"offset", offset}, {"limit", 1000}});
-      if (!r) return;
-      reply = *r;
-      total = reply.value("total", size_t(0));
-      for (auto &b : reply["bans"]) all.push_back(b);
-      if (reply["bans"].empty()) break;
-      offset = all.size();
-    } while (all.size() < total);
-    if (c->json) {
-      std::cout << json{{"ok", true}, {"total", total}, {"bans", all}}.dump(
-                       2, ' ', false, json::error_handler_t::replace)
-                << "\n";
-      return;
-    }
-    if (all.empty()) {
-      std::cout << "no bans\n";
-      return;
-    }
-    std::vector<std::vector<std::string>> rows = {
-        {"PREFIX", "ORIGIN", "SINCE (UTC)", "EXPIRES (UTC)", "OFFENSES", "ZONE", "NAMES"}};
-    for (const auto &b : all) {
-      std::string names;
-      for (const auto &n : b.value("names", json::array()))
-        names += (names.empty() ? "" : ",") + n.get<std::string>();
-      rows.push_back({b.value("prefix", ""), b.value("origin", ""),
-                      utc_text(b.value("since_unix_ms", int64_t(0))), expires_text(b),
-                      std::to_string(b.value("offenses", 0)),
-                      b["zone"].is_string() ? b["zone"].get<std::string>() : "-",
-                      names.empty() ? "-" : names});
-    }
-    print_table(rows);
+  add_json_flag(*cmd, *as_json);
+  cmd->callback([as_json] {
+    run([&] {
+      json all = json::array();
+      size_t total = 0, offset = 0;
+      do {  // page through (the daemon caps a page at 1000 by default)
+        json reply = request({{"cmd", "bans"}, {"offset", offset}, {"limit", 1000}});
+        total = reply.value("total", size_t(0));
+        for (auto &b : reply["bans"]) all.push_back(b);
+        if (reply["bans"].empty()) break;
+        offset = all.size();
+      } while (all.size() < total);
+      if (*as_json) {
+        print_json({{"ok", true}, {"total", total}, {"bans", all}});
+        return;
+      }
+      if (all.empty()) {
+        std::cout << "no bans\n";
+        return;
+      }
+      Table t({{"PREFIX"},
+               {"ORIGIN"},
+               {"SINCE (UTC)"},
+               {"EXPIRES (UTC)"},
+               {"OFFENSES", Table::Align::kRight},
+               {"ZONE"},
+               {"NAMES"}});
+      for (const auto &b : all) {
+        std::string names;
+        for (const auto &n : b.value("names", json::array()))
+          names += (names.empty() ? "" : ",") + n.get<std::string>();
+        t.add_row({b.value("prefix", ""), b.value("origin", ""),
+                   utc_text(b.value("since_unix_ms", int64_t(0))), expires_text(b),
+                   std::to_string(b.value("offenses", 0)),
+                   b["zone"].is_string() ? b["zone"].get<std::string>() : "-",
+                   names.empty() ? "-" : names});
+      }
+      t.print(std::cout);
+    });
   });
 }
 
@@ -152,69 +102,84 @@ void register_add(CLI::App &group) {
   struct Args {
     std::string prefix, dur;
     bool permanent = false;
+    bool json = false;
   };
-  auto c = std::make_shared<Common>();
   auto a = std::make_shared<Args>();
   auto *cmd = group.add_subcommand("add",
                                    "Ban an address or CIDR (an operator ban: the "
                                    "detector never lifts it)");
-  cmd->add_option("prefix", a->prefix, "Address or CIDR, e.g. 198.51.100.0/24")->required();
-  auto *f = cmd->add_option("--for", a->dur, "Ban length (e.g. 30m, 2h, 7d)");
+  cmd->add_option("prefix", a->prefix, "Address or CIDR, e.g. 198.51.100.0/24")
+      ->required()
+      ->check(prefix_validator());
+  auto *f = cmd->add_option("--for", a->dur, "Ban length (e.g. 30m, 2h, 7d)")
+                ->check(duration_validator());
   auto *p = cmd->add_flag("--permanent", a->permanent, "Ban until removed");
   f->excludes(p);
-  add_common(cmd, c);
-  cmd->callback([c, a] {
-    if (!check_prefix(a->prefix)) return;
-    json req = {{"cmd", "ban-add"}, {"prefix", a->prefix}};
-    if (a->permanent) {
-      req["permanent"] = true;
-    } else {
-      if (a->dur.empty()) {
-        usage_error("say how long: --for DURATION or --permanent");
+  add_json_flag(*cmd, a->json);
+  cmd->callback([a] {
+    if (!a->permanent && a->dur.empty())
+      throw CLI::ValidationError("bans add", "say how long: --for DURATION or --permanent");
+    run([&] {
+      json req = {{"cmd", "ban-add"}, {"prefix", a->prefix}};
+      if (a->permanent)
+        req["permanent"] = true;
+      else
+        req["seconds"] = *parse_duration(a->dur);  // checked by the validator
+      json r = request(req);
+      if (a->json) {
+        print_json(r);
         return;
       }
-      std::string err;
-      auto s = parse_duration(a->dur, &err);
-      if (!s) {
-        usage_error("--for: " + err);
-        return;
-      }
-      req["seconds"] = *s;
-    }
-    auto r = request(*c, req);
-    if (!r || c->json) return;
-    std::cout << "banned " << r->value("prefix", a->prefix) << " "
-              << ((*r)["expires_unix_ms"].is_null()
-                      ? std::string("permanently")
-                      : "until " + utc_text((*r)["expires_unix_ms"].get<int64_t>()))
-              << "\n";
+      std::cout << "banned " << r.value("prefix", a->prefix) << " "
+                << (r["expires_unix_ms"].is_null()
+                        ? std::string("permanently")
+                        : "until " + utc_text(r["expires_unix_ms"].get<int64_t>()))
+                << "\n";
+    });
   });
 }
 
 void register_del(CLI::App &group) {
-  auto c = std::make_shared<Common>();
-  auto prefix = std::make_shared<std::string>();
+  struct Args {
+    std::string prefix;
+    bool json = false;
+  };
+  auto a = std::make_shared<Args>();
   auto *cmd = group.add_subcommand("del",
                                    "Lift the ban on exactly this prefix (and forget "
                                    "its offense history)");
-  cmd->add_option("prefix", *prefix, "Address or CIDR, as listed")->required();
-  add_common(cmd, c);
-  cmd->callback([c, prefix] {
-    if (!check_prefix(*prefix)) return;
-    auto r = request(*c, {{"cmd", "ban-del"}, {"prefix", *prefix}});
-    if (r && !c->json) std::cout << "unbanned " << r->value("prefix", *prefix) << "\n";
+  cmd->add_option("prefix", a->prefix, "Address or CIDR, as listed")
+      ->required()
+      ->check(prefix_validator());
+  add_json_flag(*cmd, a->json);
+  cmd->callback([a] {
+    run([&] {
+      json r = request({{"cmd", "ban-del"}, {"prefix", a->prefix}});
+      if (a->json)
+        print_json(r);
+      else
+        std::cout << "unbanned " << r.value("prefix", a->prefix) << "\n";
+    });
   });
 }
 
 void register_flush(CLI::App &group) {
-  auto c = std::make_shared<Common>();
-  auto det = std::make_shared<bool>(false);
+  struct Args {
+    bool detector_only = false;
+    bool json = false;
+  };
+  auto a = std::make_shared<Args>();
   auto *cmd = group.add_subcommand("flush", "Lift every ban (and forget the offense history)");
-  cmd->add_flag("--detector-only", *det, "Only the detector's bans; operator bans stay");
-  add_common(cmd, c);
-  cmd->callback([c, det] {
-    auto r = request(*c, {{"cmd", "ban-flush"}, {"detector_only", *det}});
-    if (r && !c->json) std::cout << "removed " << r->value("removed", 0) << " ban(s)\n";
+  cmd->add_flag("--detector-only", a->detector_only, "Only the detector's bans; operator bans stay");
+  add_json_flag(*cmd, a->json);
+  cmd->callback([a] {
+    run([&] {
+      json r = request({{"cmd", "ban-flush"}, {"detector_only", a->detector_only}});
+      if (a->json)
+        print_json(r);
+      else
+        std::cout << "removed " << r.value("removed", 0) << " ban(s)\n";
+    });
   });
 }
 

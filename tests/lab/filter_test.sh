@@ -60,6 +60,16 @@ d_allowed=$(($(lab_counter allowed) - allowed0))
 d_notauth=$(($(lab_counter not-authoritative) - notauth0))
 ((d_allowed == served_sent)) || lab_fail "allowed counter +$d_allowed, sent $served_sent served queries"
 ((d_notauth == junk_sent)) || lab_fail "not-authoritative counter +$d_notauth, sent $junk_sent junk"
+# dnswashctl stats shows the same counters and state in every mode (NFQUEUE included).
+stats=$(lab_s "$DNSWASHCTL" --iface "$LAB_IF" stats --json) || lab_fail "dnswashctl stats failed"
+for r in allowed not-authoritative; do
+  [[ $(jq -r ".packets[\"$r\"]" <<<"$stats") == "$(lab_counter "$r")" ]] ||
+    lab_fail "stats: $r $(jq -r ".packets[\"$r\"]" <<<"$stats"), counters say $(lab_counter "$r")"
+done
+jq -e --arg m "$MODE" '.mode == $m and .zones == 3 and .attached and (.dry_run | not)' <<<"$stats" >/dev/null ||
+  lab_fail "stats state: $stats"
+lab_s "$DNSWASHCTL" --iface "$LAB_IF" stats | grep -Eiq "^filter +$LAB_IF, $MODE" ||
+  lab_fail "human stats: $(lab_s "$DNSWASHCTL" --iface "$LAB_IF" stats)"
 
 # The interface's other traffic: ping both ways, and DNS over TCP even for a junk name (the
 # filter judges UDP only; named answers REFUSED over TCP).
