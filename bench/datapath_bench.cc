@@ -15,6 +15,7 @@
 #include <map>
 #include <string>
 
+#include "test_run_pass.h"
 #include "ban_table.h"
 #include "dnswash_skel.h"
 #include "packet_builder.h"
@@ -65,19 +66,7 @@ std::vector<Bytes> make_frames(Traffic t, size_t zones) {
   return out;
 }
 
-double run_pass(int prog_fd, const std::vector<Bytes> &frames) {
-  uint64_t total = 0;
-  for (const auto &fr : frames) {
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = fr.data(), .data_size_in = uint32_t(fr.size()),
-                .repeat = 1);
-    if (bpf_prog_test_run_opts(prog_fd, &opts) != 0) {
-      perror("BPF_PROG_TEST_RUN");
-      std::exit(1);
-    }
-    total += opts.duration;
-  }
-  return double(total) / double(frames.size());
-}
+using dnswash::bench::run_pass;
 
 struct Loaded {
   std::unique_ptr<DnswashSkel> skel;

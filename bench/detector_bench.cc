@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "test_run_pass.h"
 #include "ban_table.h"
 #include "config_map.h"
 #include "dnswash_skel.h"
@@ -99,19 +100,7 @@ Setup &setup() {
   return s;
 }
 
-double run_pass(int prog_fd, const std::vector<Bytes> &frames) {
-  uint64_t total = 0;
-  for (const auto &fr : frames) {
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = fr.data(), .data_size_in = uint32_t(fr.size()),
-                .repeat = 1);
-    if (bpf_prog_test_run_opts(prog_fd, &opts) != 0) {
-      perror("BPF_PROG_TEST_RUN");
-      std::exit(1);
-    }
-    total += opts.duration;
-  }
-  return double(total) / double(frames.size());
-}
+using dnswash::bench::run_pass;
 
 std::vector<Bytes> frames_for(Class c) {
   std::vector<Bytes> out;

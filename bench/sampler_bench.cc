@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "test_run_pass.h"
 #include "config_map.h"
 #include "dnswash_skel.h"
 #include "packet_builder.h"
@@ -26,19 +27,7 @@ namespace {
 
 constexpr size_t kFrames = 16384;
 
-double run_pass(int prog_fd, const std::vector<Bytes> &frames) {
-  uint64_t total = 0;
-  for (const auto &fr : frames) {
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = fr.data(), .data_size_in = uint32_t(fr.size()),
-                .repeat = 1);
-    if (bpf_prog_test_run_opts(prog_fd, &opts) != 0) {
-      perror("BPF_PROG_TEST_RUN");
-      std::exit(1);
-    }
-    total += opts.duration;
-  }
-  return double(total) / double(frames.size());
-}
+using dnswash::bench::run_pass;
 
 int count_event(void *ctx, void *, size_t) {
   ++*static_cast<uint64_t *>(ctx);
