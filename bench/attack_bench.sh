@@ -164,7 +164,7 @@ run() {
 run "no flood, no filter (baseline)" 0
 run "junk flood, no filter" 1
 ip netns exec "$srv" "$daemon" --iface s0 --named-conf "$conf_dir/named.conf" --mode native \
-  --pin-dir "" --state-dir "$tmp" >"$tmp/dnswashd.log" 2>&1 &
+  --pin-dir "" --state-dir "$tmp" --ban-state-dir "" >"$tmp/dnswashd.log" 2>&1 &
 daemon_pid=$!
 deadline=$((SECONDS + 30))
 until S "$ctl" --iface s0 '{"cmd":"status"}' >/dev/null 2>&1; do

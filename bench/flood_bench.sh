@@ -233,7 +233,7 @@ for mode in native generic nfqueue; do
   for n in "${counts[@]}"; do
     [[ $mode == native ]] && trivial "trivial/$n" "trivial XDP_DROP (native), paired with the next row"
     ip netns exec "$rcv" "$daemon" --iface "$vr" --named-conf "" --zones-file "$tmp/zones-$n" \
-      --mode "$mode" --pin-dir "" --state-dir "$tmp" >"$tmp/dnswashd.log" 2>&1 &
+      --mode "$mode" --pin-dir "" --state-dir "$tmp" --ban-state-dir "" >"$tmp/dnswashd.log" 2>&1 &
     daemon_pid=$!
     deadline=$((SECONDS + 60)) # a million zones take a few seconds to load
     until R "$ctl" --iface "$vr" '{"cmd":"status"}' >/dev/null 2>&1; do
