@@ -17,12 +17,8 @@
 # /etc/bind/dnswash-demo-PID/ (config, zones) and /var/cache/bind/dnswash-demo-PID/ (working
 # directory). Everything the lab makes is removed on every exit path, Ctrl-C included.
 #
-# Steps that need features still being merged are switched on by what the binaries offer:
-# the rolling-subdomain detector when `dnswashd --help` lists --detector; `dnswashctl stats`
-# and `dnswashctl bans list` when `dnswashctl --help` lists them. Until then the roller is
-# banned by hand (what the detector will do by itself) and the counters come from the control
-# socket through the lab's client. Every step checks what it shows: the script exits non-zero
-# if the filter does not behave as printed.
+# Every step checks what it shows: the script exits non-zero if the filter does not behave as
+# printed (the roller must be banned by the detector within 300 names, and so on).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -156,18 +152,10 @@ expect_status() { # expect_status WANT WHAT
 
 ctl() { in_ns "$NS_SRV" "$LAB_CTL" --iface net0 "$@"; }
 counter() { ctl --field "counters.$1" '{"cmd":"counters"}'; }
-has_ctl_command() { "$DNSWASHCTL" --help 2>/dev/null | grep -qE "^  $1( |$)"; }
-
-# show_counters: what the filter counted, through `dnswashctl stats` once it exists.
+# show_counters: what the filter counted, as the operator sees it.
 show_counters() {
-  if has_ctl_command stats; then
-    say server "dnswashctl stats"
-    in_ns "$NS_SRV" "$DNSWASHCTL" stats | sed 's/^/  /'
-  else
-    say server "dnswashctl stats   # not merged yet: the control socket's counters instead"
-    ctl '{"cmd":"counters"}' | jq -r '.counters | to_entries[] | select(.value > 0) |
-      "  \(.key): \(.value)"'
-  fi
+  say server "dnswashctl stats"
+  in_ns "$NS_SRV" "$DNSWASHCTL" stats | sed 's/^/  /'
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -243,12 +231,9 @@ expect_status REFUSED "junk before the filter"
 
 # ---------------------------------------------------------------------------------------------
 step "Start dnswashd on the public interface net0 (native XDP); zones come from named.conf"
-detector_args=()
-if "$DNSWASHD" --help 2>/dev/null | grep -q -- '--detector'; then
-  # The rolling-subdomain detector (docs/detector.md), with its defaults (NXDOMAIN answers
-  # counted on egress); a short ban, and no ban state file (the lab leaves nothing behind).
-  detector_args=(--detector --ban-time 1m --ban-state-dir "")
-fi
+# The rolling-subdomain detector (docs/detector.md), with its defaults (NXDOMAIN answers
+# counted on egress); a short ban, and no ban state file (the lab leaves nothing behind).
+detector_args=(--detector --ban-time 1m --ban-state-dir "")
 say server "dnswashd --iface net0 --named-conf $CONF_DIR/named.conf --mode native${detector_args[*]:+ ${detector_args[*]}}"
 ip netns exec "$NS_SRV" "$DNSWASHD" --iface net0 --named-conf "$CONF_DIR/named.conf" --mode native \
   --pin-dir "" --state-dir "$RUN_DIR/state" "${detector_args[@]}" >"$RUN_DIR/dnswashd.log" 2>&1 &
@@ -301,41 +286,18 @@ echo "  attacker sent $sent junk queries; dropped by dnswash (not-authoritative)
 # ---------------------------------------------------------------------------------------------
 step "A roller: www999, www998, ... under a served zone (each name new, so named has no cache)"
 banned0=$(counter banned)
-# With the detector: roll until it bans the source (its next name gets no answer), at most 300
-# names. Without: 20 names, then the operator's ban by hand.
-last=$((${#detector_args[@]} ? 699 : 979))
+# Roll until the detector bans the source (its next name gets no answer), at most 300 names.
 detected=0
-probe_ms=$((${#detector_args[@]} ? 1000 : 3000)) # no detector: every name must be answered
-for ((n = 999; n > last; n--)); do
-  if ! out=$(in_ns "$NS_ATK" "$DWQ" probe "$SRV" "www$n.example.com" --timeout-ms "$probe_ms"); then
-    ((${#detector_args[@]})) || fail "roller name www$n.example.com not answered before the ban"
+for ((n = 999; n > 699; n--)); do
+  if ! out=$(in_ns "$NS_ATK" "$DWQ" probe "$SRV" "www$n.example.com" --timeout-ms 1000); then
     detected=1
     break
   fi
   ((n > 996)) && echo "  attacker: www$n.example.com -> $out (rcode 3: NXDOMAIN)"
 done
-if ((${#detector_args[@]})); then
-  ((detected)) || fail "the detector did not ban the roller within 300 names"
-  echo "  ... $((999 - n)) names answered NXDOMAIN; www$n.example.com got no answer: dnswashd's"
-  echo "  detector banned $ATK"
-else
-  echo "  ... 20 names, all answered NXDOMAIN by named"
-  echo "  [waits for the detector merge: with it, dnswashd bans the roller by itself; until then"
-  echo "   the operator bans it by hand, the way the detector will: a /32 in dnswash's ban map]"
-  bans_id=$(ctl --field maps.bans '{"cmd":"status"}')
-  if has_ctl_command bans && "$DNSWASHCTL" bans --help 2>/dev/null | grep -qE '^  add( |$)'; then
-    say server "dnswashctl bans add $ATK"
-    in_ns "$NS_SRV" "$DNSWASHCTL" bans add "$ATK" | sed 's/^/  /'
-  else
-    # struct dw_ban_key {u32 prefixlen = 128; u8 addr[16] = ::ffff:198.51.100.66}, struct
-    # dw_ban_val {u64 expires_ns = 0 (permanent: the map goes with the daemon); u32 origin = 1
-    # (operator); u32 reserved}
-    say server "bpftool map update id $bans_id key <::ffff:$ATK/128> value <permanent, operator>"
-    key=(80 00 00 00 00 00 00 00 00 00 00 00 00 00 ff ff $(printf '%02x ' ${ATK//./ }))
-    bpftool map update id "$bans_id" key hex "${key[@]}" \
-      value hex 00 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00
-  fi
-fi
+((detected)) || fail "the detector did not ban the roller within 300 names"
+echo "  ... $((999 - n)) names answered NXDOMAIN; www$n.example.com got no answer: dnswashd's"
+echo "  detector banned $ATK"
 dig_show attacker "$NS_ATK" "$SRV" "www$((n - 1)).example.com" +norec
 expect_status timeout "the banned roller's next name"
 dig_show attacker "$NS_ATK" "$SRV" www.example.com +norec
@@ -345,18 +307,11 @@ wait_until 5 "the banned counter moves" banned_in
 echo "  dropped in XDP as 'banned': $(($(counter banned) - banned0)) queries"
 dig_show client "$NS_CLI" "$SRV" www.example.com +norec
 expect_status NOERROR "the client while the attacker is banned"
-if has_ctl_command bans; then
-  say server "dnswashctl bans list"
-  in_ns "$NS_SRV" "$DNSWASHCTL" bans list | sed 's/^/  /'
-else
-  say server "dnswashctl bans list   # not merged yet: the ban map itself"
-  bpftool -j map dump id "$(ctl --field maps.bans '{"cmd":"status"}')" | jq -r '.[] | (.formatted // .) |
-    (.key.addr | if .[0:12] == [0,0,0,0,0,0,0,0,0,0,255,255] then
-       (.[12:] | map(tostring) | join(".")) else map(tostring) | join(",") end) as $a |
-    "  \($a)/\(.key.prefixlen - 96)  " +
-    (if .value.expires_ns == 0 then "permanent" else "expires at boottime \(.value.expires_ns) ns" end) +
-    "  origin " + (if .value.origin == 1 then "operator" elif .value.origin == 2 then "detector" else "\(.value.origin)" end)'
-fi
+say server "dnswashctl bans list"
+in_ns "$NS_SRV" "$DNSWASHCTL" bans list | sed 's/^/  /'
+in_ns "$NS_SRV" "$DNSWASHCTL" bans list --json |
+  jq -e --arg a "$ATK" '.bans | any((.prefix == $a or .prefix == $a + "/32") and .origin == "detector" and .zone == "example.com")' >/dev/null ||
+  fail "bans list does not show the detector's ban of $ATK"
 
 # ---------------------------------------------------------------------------------------------
 step "The internal network (int0) is not filtered: named answers it as it always did"
