@@ -7,6 +7,8 @@
 #                                  [--build DIR] [--zones '2 100 1000'] [--live-zones '1000000']
 # --live-zones: extra zone counts for dnswash native XDP only (no string chain, no generic or
 # NFQUEUE run), for the live per-packet cost with a big zone set (issue 2's 1M-zone case).
+# --live-allowed: one more native run whose names are all allowed, spread over 2^20 zones
+# (dnswash-xdp-flood --allowed / --allowed-zones), for the live cost of allowed traffic.
 # --live-markdown: the live per-packet cost table goes to its own file instead of after the
 # throughput table.
 #
@@ -39,6 +41,8 @@ seconds=5
 build=build
 zone_counts=(2 100 1000)
 live_zone_counts=()
+live_allowed=0
+gen_args=() # extra dnswash-xdp-flood options for the next measure
 while (($#)); do
   case $1 in
     --markdown) markdown=$2; shift 2 ;;
@@ -48,6 +52,7 @@ while (($#)); do
     --build) build=$2; shift 2 ;;
     --zones) read -r -a zone_counts <<<"$2"; shift 2 ;;
     --live-zones) read -r -a live_zone_counts <<<"$2"; shift 2 ;;
+    --live-allowed) live_allowed=1; shift ;;
     *) echo "usage: $0 [--markdown FILE] [--live-markdown FILE] [--seconds S] [--build DIR] [--zones '2 100 1000'] [--live-zones '1000000']" >&2; exit 2 ;;
   esac
 done
@@ -137,7 +142,7 @@ measure() {
   local fn=$1 c0 c1 t0 t1 r0 r1
   pin_napi
   ip netns exec "$gen" taskset -c 0 "$flood" --dev "$vg" --dst-mac "$mac_r" --src-mac "$mac_g" \
-    --seconds 3600 >"$tmp/flood.log" 2>&1 &
+    --seconds 3600 "${gen_args[@]}" >"$tmp/flood.log" 2>&1 &
   gen_pid=$!
   local v0 deadline=$((SECONDS + 10))
   v0=$($fn)
@@ -251,6 +256,54 @@ for mode in native generic nfqueue; do
     daemon_pid=
   done
 done
+# --- dnswash native, allowed names over 2^20 zones (live cost of allowed traffic) -------------
+if ((live_allowed)); then
+  "$flood" --allowed-zones >"$tmp/zones-allowed"
+  n_allowed=$(wc -l <"$tmp/zones-allowed")
+  trivial "trivial/allowed" "trivial XDP_DROP (native), paired with the next row"
+  ip netns exec "$rcv" "$daemon" --iface "$vr" --named-conf "" --zones-file "$tmp/zones-allowed" \
+    --mode native --pin-dir "" --state-dir "$tmp" --ban-state-dir "" >"$tmp/dnswashd.log" 2>&1 &
+  daemon_pid=$!
+  deadline=$((SECONDS + 60))
+  until R "$ctl" --iface "$vr" '{"cmd":"status"}' >/dev/null 2>&1; do
+    kill -0 "$daemon_pid" 2>/dev/null || { cat "$tmp/dnswashd.log"; exit 1; }
+    ((SECONDS < deadline)) || { cat "$tmp/dnswashd.log"; exit 1; }
+    sleep 0.05
+  done
+  PROG_ID=$(R "$ctl" --iface "$vr" --field prog_id '{"cmd":"status"}')
+  allowed_count() { R "$ctl" --iface "$vr" --field counters.allowed '{"cmd":"counters"}'; }
+  gen_args=(--allowed)
+  measure allowed_count
+  gen_args=()
+  row "allowed/$n_allowed" "dnswash native, allowed names" "$n_allowed"
+  res["allowed-ns"]=$ns_per_run
+  kill -TERM "$daemon_pid"
+  wait "$daemon_pid" || { cat "$tmp/dnswashd.log"; exit 1; }
+  daemon_pid=
+  # The same names against the same number of zones under another TLD: every packet probes a
+  # random bucket and misses (junk, dropped), so the kernel stack's work on allowed packets
+  # does not enter the figure.
+  sed 's/\.test$/.tesx/' "$tmp/zones-allowed" >"$tmp/zones-randmiss"
+  trivial "trivial/randmiss" "trivial XDP_DROP (native), paired with the next row"
+  ip netns exec "$rcv" "$daemon" --iface "$vr" --named-conf "" --zones-file "$tmp/zones-randmiss" \
+    --mode native --pin-dir "" --state-dir "$tmp" --ban-state-dir "" >"$tmp/dnswashd.log" 2>&1 &
+  daemon_pid=$!
+  deadline=$((SECONDS + 60))
+  until R "$ctl" --iface "$vr" '{"cmd":"status"}' >/dev/null 2>&1; do
+    kill -0 "$daemon_pid" 2>/dev/null || { cat "$tmp/dnswashd.log"; exit 1; }
+    ((SECONDS < deadline)) || { cat "$tmp/dnswashd.log"; exit 1; }
+    sleep 0.05
+  done
+  PROG_ID=$(R "$ctl" --iface "$vr" --field prog_id '{"cmd":"status"}')
+  gen_args=(--allowed)
+  measure notauth
+  gen_args=()
+  row "randmiss/$n_allowed" "dnswash native, junk names probing random buckets" "$n_allowed"
+  res["randmiss-ns"]=$ns_per_run
+  kill -TERM "$daemon_pid"
+  wait "$daemon_pid" || { cat "$tmp/dnswashd.log"; exit 1; }
+  daemon_pid=
+fi
 PROG_ID=
 mean() { printf '%s\n' "$@" | awk '{s += $1} END {if (NR) printf "%.1f", s / NR; else print "-"}'; }
 res[trivial]=$(mean "${triv_pps[@]}" | cut -d. -f1)
@@ -341,6 +394,12 @@ ratio() { jq -n "if $2 == 0 then 0 else $1 / $2 * 100 | round / 100 end"; }
       echo "| dnswash $mode | $n | $v | $([[ $v == - || $trivial_ns == - ]] && echo - || echo "$(ratio "$v" "$trivial_ns")x") |"
     done
   done
+  if ((live_allowed)); then
+    v=${res[allowed-ns]}
+    echo "| dnswash native, allowed names (each under one of the zones, at random) | $n_allowed | $v | $([[ $v == - || $trivial_ns == - ]] && echo - || echo "$(ratio "$v" "$trivial_ns")x") |"
+    v=${res[randmiss-ns]}
+    echo "| dnswash native, junk names whose 2-label suffix probes a random bucket | $n_allowed | $v | $([[ $v == - || $trivial_ns == - ]] && echo - || echo "$(ratio "$v" "$trivial_ns")x") |"
+  fi
 } >"$tmp/live.md"
 echo
 cat "$tmp/table.md"

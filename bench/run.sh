@@ -18,7 +18,7 @@ while (($#)); do
     *) echo "usage: $0 [--quick] [--out FILE]" >&2; exit 2 ;;
   esac
 done
-flood_args=(--live-zones 1000000) attack_args=() nfq_args=() sync_args=()
+flood_args=(--live-zones 1000000 --live-allowed) attack_args=() nfq_args=() sync_args=()
 if ((quick)); then
   flood_args=(--seconds 2 --zones "2 100")
   attack_args=(--seconds 3)

@@ -36,14 +36,18 @@
 namespace {
 
 // Junk query: <10 bytes, random per frame>.attack.test A IN. Offsets in the frame.
+// --allowed: <10 random bytes>.<4 random bytes>.test, each of the 4 bytes 0x40 | 5 random
+// bits, so the names spread over the 2^20 zones `allowed_zones` lists (flood_bench
+// --live-allowed loads them): allowed traffic that reads a random bucket of a million-zone set.
 constexpr int kEth = 14, kIp = 20, kUdp = 8, kDnsHdr = 12;
 constexpr int kLabel = kEth + kIp + kUdp + kDnsHdr + 1;  // first byte of the first label
+constexpr int kZoneLabel = kLabel + 11;                  // --allowed: the 4-byte zone label
 
 std::vector<uint8_t> frame(const uint8_t dmac[6], const uint8_t smac[6], in_addr src,
-                           in_addr dst) {
+                           in_addr dst, bool allowed) {
   std::vector<uint8_t> dns = {0x12, 0x34, 0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 10};
   dns.insert(dns.end(), 10, 'a');
-  for (const char *l : {"attack", "test"}) {
+  for (const char *l : {allowed ? "@@@@" : "attack", "test"}) {
     dns.push_back(uint8_t(std::strlen(l)));
     dns.insert(dns.end(), l, l + std::strlen(l));
   }
@@ -79,8 +83,9 @@ std::vector<uint8_t> frame(const uint8_t dmac[6], const uint8_t smac[6], in_addr
 }
 
 // The program, as instructions (no object file to build): r7 = data; bounds check; two
-// random u32s and one random u16 into the label; return bpf_redirect(ifindex, 0).
-std::vector<bpf_insn> program(int ifindex) {
+// random u32s and one random u16 into the label (--allowed: and a third, masked, into the zone
+// label); return bpf_redirect(ifindex, 0).
+std::vector<bpf_insn> program(int ifindex, bool allowed) {
   auto I = [](uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
     bpf_insn i{};
     i.code = code;
@@ -90,24 +95,53 @@ std::vector<bpf_insn> program(int ifindex) {
     i.imm = imm;
     return i;
   };
-  return {
-      I(BPF_LDX | BPF_W | BPF_MEM, 7, 1, 0, 0),            // r7 = ctx->data
-      I(BPF_LDX | BPF_W | BPF_MEM, 8, 1, 4, 0),            // r8 = ctx->data_end
-      I(BPF_ALU64 | BPF_MOV | BPF_X, 2, 7, 0, 0),          // r2 = r7
-      I(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, kLabel + 10),  // r2 += end of label
-      I(BPF_JMP | BPF_JGT | BPF_X, 2, 8, 9, 0),            // if r2 > r8 goto drop
+  std::vector<bpf_insn> zone_label;
+  if (allowed)
+    zone_label = {
+        I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_prandom_u32),
+        I(BPF_ALU | BPF_AND | BPF_K, 0, 0, 0, 0x1f1f1f1f),  // 5 random bits a byte
+        I(BPF_ALU | BPF_OR | BPF_K, 0, 0, 0, 0x40404040),   // 0x40..0x5f: printable
+        I(BPF_STX | BPF_W | BPF_MEM, 7, 0, kZoneLabel, 0),  // zone label[0..3]
+    };
+  const int16_t to_drop = int16_t(9 + zone_label.size());
+  std::vector<bpf_insn> p = {
+      I(BPF_LDX | BPF_W | BPF_MEM, 7, 1, 0, 0),             // r7 = ctx->data
+      I(BPF_LDX | BPF_W | BPF_MEM, 8, 1, 4, 0),             // r8 = ctx->data_end
+      I(BPF_ALU64 | BPF_MOV | BPF_X, 2, 7, 0, 0),           // r2 = r7
+      I(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, kZoneLabel + 4),  // r2 += end of what we write
+      I(BPF_JMP | BPF_JGT | BPF_X, 2, 8, to_drop, 0),       // if r2 > r8 goto drop
       I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_prandom_u32),
-      I(BPF_STX | BPF_W | BPF_MEM, 7, 0, kLabel, 0),       // label[0..3]
+      I(BPF_STX | BPF_W | BPF_MEM, 7, 0, kLabel, 0),        // label[0..3]
       I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_prandom_u32),
-      I(BPF_STX | BPF_W | BPF_MEM, 7, 0, kLabel + 4, 0),   // label[4..7]
-      I(BPF_STX | BPF_H | BPF_MEM, 7, 0, kLabel + 8, 0),   // label[8..9]
-      I(BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, ifindex),
-      I(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 0),
-      I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_redirect),
-      I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
-      I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_DROP),  // drop:
-      I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+      I(BPF_STX | BPF_W | BPF_MEM, 7, 0, kLabel + 4, 0),    // label[4..7]
+      I(BPF_STX | BPF_H | BPF_MEM, 7, 0, kLabel + 8, 0),    // label[8..9]
   };
+  p.insert(p.end(), zone_label.begin(), zone_label.end());
+  p.insert(p.end(), {
+                        I(BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, ifindex),
+                        I(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 0),
+                        I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_redirect),
+                        I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+                        I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_DROP),  // drop:
+                        I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+                    });
+  return p;
+}
+
+// The 2^20 zones --allowed names fall under, one per line (\DDD form), for --zones-file.
+int print_allowed_zones() {
+  std::string line;
+  for (uint32_t v = 0; v < (1u << 20); ++v) {
+    line.clear();
+    for (int k = 0; k < 4; ++k) {
+      char b[5];
+      std::snprintf(b, sizeof b, "\\%03u", 0x40u | ((v >> (5 * k)) & 31));
+      line += b;
+    }
+    line += ".test\n";
+    std::fputs(line.c_str(), stdout);
+  }
+  return 0;
 }
 
 std::vector<bpf_insn> reader_program() {
@@ -180,6 +214,10 @@ int main(int argc, char **argv) {
   CLI::App app{"dnswash in-kernel junk-query flood (XDP live frames)"};
   std::string dev, dmac_s, smac_s, src_s = "192.0.2.1", dst_s = "192.0.2.53", reader;
   double seconds = 5;
+  bool allowed = false, allowed_zones = false;
+  app.add_flag("--allowed", allowed,
+               "names under the 2^20 zones --allowed-zones prints, instead of junk");
+  app.add_flag("--allowed-zones", allowed_zones, "print those zones, one per line, and exit");
   auto *reader_opt = app.add_option("--reader-on", reader,
                                     "attach the read-then-drop baseline program here and wait");
   app.add_option("--dev", dev, "interface to send on (a veth)")->excludes(reader_opt);
@@ -189,6 +227,7 @@ int main(int argc, char **argv) {
   app.add_option("--dst", dst_s, "destination IPv4");
   app.add_option("--seconds", seconds, "how long");
   CLI11_PARSE(app, argc, argv);
+  if (allowed_zones) return print_allowed_zones();
   if (!reader.empty()) return run_reader(reader);
   if (dev.empty()) {
     std::fprintf(stderr, "xdp-flood: give --dev, --dst-mac and --src-mac (or --reader-on)\n");
@@ -206,7 +245,7 @@ int main(int argc, char **argv) {
     std::perror(("xdp-flood: " + dev).c_str());
     return 1;
   }
-  auto insns = program(ifindex);
+  auto insns = program(ifindex, allowed);
   static char log[65536];
   LIBBPF_OPTS(bpf_prog_load_opts, lo, .log_level = 1, .log_size = sizeof log, .log_buf = log);
   int prog = bpf_prog_load(BPF_PROG_TYPE_XDP, "dw_flood_gen", "GPL", insns.data(),
@@ -215,7 +254,7 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "xdp-flood: program load failed: %s\n%s\n", std::strerror(errno), log);
     return 1;
   }
-  auto f = frame(dmac, smac, src, dst);
+  auto f = frame(dmac, smac, src, dst, allowed);
   uint64_t sent = 0;
   auto start = std::chrono::steady_clock::now();
   auto deadline = start + std::chrono::duration<double>(seconds);
