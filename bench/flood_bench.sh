@@ -230,6 +230,25 @@ wait "$reader_pid" || true
 reader_pid=
 PROG_ID=
 
+# daemon_start ZONES_FILE MODE: dnswashd on the receiver, ready (a million zones take a few
+# seconds to load); daemon_stop: SIGTERM and a clean exit.
+daemon_start() {
+  ip netns exec "$rcv" "$daemon" --iface "$vr" --named-conf "" --zones-file "$1" --mode "$2" \
+    --pin-dir "" --state-dir "$tmp" --ban-state-dir "" >"$tmp/dnswashd.log" 2>&1 &
+  daemon_pid=$!
+  local deadline=$((SECONDS + 60))
+  until R "$ctl" --iface "$vr" '{"cmd":"status"}' >/dev/null 2>&1; do
+    kill -0 "$daemon_pid" 2>/dev/null || { cat "$tmp/dnswashd.log"; exit 1; }
+    ((SECONDS < deadline)) || { cat "$tmp/dnswashd.log"; exit 1; }
+    sleep 0.05
+  done
+}
+daemon_stop() {
+  kill -TERM "$daemon_pid"
+  wait "$daemon_pid" || { cat "$tmp/dnswashd.log"; exit 1; }
+  daemon_pid=
+}
+
 # --- dnswash: native XDP, generic XDP, NFQUEUE at each zone count -----------------------------
 notauth() { R "$ctl" --iface "$vr" --field counters.not-authoritative '{"cmd":"counters"}'; }
 for mode in native generic nfqueue; do
@@ -237,23 +256,13 @@ for mode in native generic nfqueue; do
   [[ $mode == native ]] && counts+=("${live_zone_counts[@]}")
   for n in "${counts[@]}"; do
     [[ $mode == native ]] && trivial "trivial/$n" "trivial XDP_DROP (native), paired with the next row"
-    ip netns exec "$rcv" "$daemon" --iface "$vr" --named-conf "" --zones-file "$tmp/zones-$n" \
-      --mode "$mode" --pin-dir "" --state-dir "$tmp" --ban-state-dir "" >"$tmp/dnswashd.log" 2>&1 &
-    daemon_pid=$!
-    deadline=$((SECONDS + 60)) # a million zones take a few seconds to load
-    until R "$ctl" --iface "$vr" '{"cmd":"status"}' >/dev/null 2>&1; do
-      kill -0 "$daemon_pid" 2>/dev/null || { cat "$tmp/dnswashd.log"; exit 1; }
-      ((SECONDS < deadline)) || { cat "$tmp/dnswashd.log"; exit 1; }
-      sleep 0.05
-    done
+    daemon_start "$tmp/zones-$n" "$mode"
     PROG_ID=
     [[ $mode != nfqueue ]] && PROG_ID=$(R "$ctl" --iface "$vr" --field prog_id '{"cmd":"status"}')
     measure notauth
     row "$mode/$n" "dnswash $mode$([[ $mode == nfqueue ]] && echo ', 1 queue')" "$n"
     res["$mode-ns/$n"]=$ns_per_run
-    kill -TERM "$daemon_pid"
-    wait "$daemon_pid" || { cat "$tmp/dnswashd.log"; exit 1; }
-    daemon_pid=
+    daemon_stop
   done
 done
 # --- dnswash native, allowed names over 2^20 zones (live cost of allowed traffic) -------------
@@ -261,15 +270,7 @@ if ((live_allowed)); then
   "$flood" --allowed-zones >"$tmp/zones-allowed"
   n_allowed=$(wc -l <"$tmp/zones-allowed")
   trivial "trivial/allowed" "trivial XDP_DROP (native), paired with the next row"
-  ip netns exec "$rcv" "$daemon" --iface "$vr" --named-conf "" --zones-file "$tmp/zones-allowed" \
-    --mode native --pin-dir "" --state-dir "$tmp" --ban-state-dir "" >"$tmp/dnswashd.log" 2>&1 &
-  daemon_pid=$!
-  deadline=$((SECONDS + 60))
-  until R "$ctl" --iface "$vr" '{"cmd":"status"}' >/dev/null 2>&1; do
-    kill -0 "$daemon_pid" 2>/dev/null || { cat "$tmp/dnswashd.log"; exit 1; }
-    ((SECONDS < deadline)) || { cat "$tmp/dnswashd.log"; exit 1; }
-    sleep 0.05
-  done
+  daemon_start "$tmp/zones-allowed" native
   PROG_ID=$(R "$ctl" --iface "$vr" --field prog_id '{"cmd":"status"}')
   allowed_count() { R "$ctl" --iface "$vr" --field counters.allowed '{"cmd":"counters"}'; }
   gen_args=(--allowed)
@@ -277,32 +278,20 @@ if ((live_allowed)); then
   gen_args=()
   row "allowed/$n_allowed" "dnswash native, allowed names" "$n_allowed"
   res["allowed-ns"]=$ns_per_run
-  kill -TERM "$daemon_pid"
-  wait "$daemon_pid" || { cat "$tmp/dnswashd.log"; exit 1; }
-  daemon_pid=
+  daemon_stop
   # The same names against the same number of zones under another TLD: every packet probes a
   # random bucket and misses (junk, dropped), so the kernel stack's work on allowed packets
   # does not enter the figure.
   sed 's/\.test$/.tesx/' "$tmp/zones-allowed" >"$tmp/zones-randmiss"
   trivial "trivial/randmiss" "trivial XDP_DROP (native), paired with the next row"
-  ip netns exec "$rcv" "$daemon" --iface "$vr" --named-conf "" --zones-file "$tmp/zones-randmiss" \
-    --mode native --pin-dir "" --state-dir "$tmp" --ban-state-dir "" >"$tmp/dnswashd.log" 2>&1 &
-  daemon_pid=$!
-  deadline=$((SECONDS + 60))
-  until R "$ctl" --iface "$vr" '{"cmd":"status"}' >/dev/null 2>&1; do
-    kill -0 "$daemon_pid" 2>/dev/null || { cat "$tmp/dnswashd.log"; exit 1; }
-    ((SECONDS < deadline)) || { cat "$tmp/dnswashd.log"; exit 1; }
-    sleep 0.05
-  done
+  daemon_start "$tmp/zones-randmiss" native
   PROG_ID=$(R "$ctl" --iface "$vr" --field prog_id '{"cmd":"status"}')
   gen_args=(--allowed)
   measure notauth
   gen_args=()
   row "randmiss/$n_allowed" "dnswash native, junk names probing random buckets" "$n_allowed"
   res["randmiss-ns"]=$ns_per_run
-  kill -TERM "$daemon_pid"
-  wait "$daemon_pid" || { cat "$tmp/dnswashd.log"; exit 1; }
-  daemon_pid=
+  daemon_stop
 fi
 PROG_ID=
 mean() { printf '%s\n' "$@" | awk '{s += $1} END {if (NR) printf "%.1f", s / NR; else print "-"}'; }

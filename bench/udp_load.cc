@@ -20,25 +20,14 @@
 #include <string>
 #include <vector>
 
+#include "dns_query.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
 std::vector<uint8_t> query(const std::string &name, uint16_t id) {
-  std::vector<uint8_t> q = {uint8_t(id >> 8), uint8_t(id), 0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
-  size_t start = 0;
-  while (start <= name.size()) {
-    size_t dot = name.find('.', start);
-    if (dot == std::string::npos) dot = name.size();
-    if (dot > start) {
-      q.push_back(uint8_t(dot - start));
-      q.insert(q.end(), name.begin() + long(start), name.begin() + long(dot));
-    }
-    start = dot + 1;
-  }
-  q.push_back(0);
-  q.insert(q.end(), {0, 1, 0, 1});  // A IN
-  return q;
+  return dnswash::lab::a_query(id, name);
 }
 
 struct Addr {

@@ -28,6 +28,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dns_query.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -73,18 +75,7 @@ int open_socket(const std::string &server, const std::string &source) {
 }
 
 std::vector<uint8_t> query(uint16_t id, const std::string &name) {
-  std::vector<uint8_t> q = {uint8_t(id >> 8), uint8_t(id), 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
-  size_t start = 0;
-  while (start < name.size()) {
-    size_t dot = name.find('.', start);
-    if (dot == std::string::npos) dot = name.size();
-    q.push_back(uint8_t(dot - start));
-    q.insert(q.end(), name.begin() + long(start), name.begin() + long(dot));
-    start = dot + 1;
-  }
-  q.push_back(0);
-  q.insert(q.end(), {0, 1, 0, 1});  // A IN
-  return q;
+  return dnswash::lab::a_query(id, name);
 }
 
 // Waits for the answer to id; returns the rcode, or -1 after timeout_ms.
