@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ban_table.h"
+#include "duration.h"
 #include "error.h"
 
 namespace dnswash::daemon {
@@ -233,11 +234,58 @@ void BanManager::sweep() {
         it = recs_.erase(it);  // no history to keep
         continue;
       }
+      // Only bans in force are listed with their names: a history needs none, and the state
+      // file stays small.
+      r.names.clear();
     }
     ++it;
   }
   adopt_unknown();
+  forget_histories();
   save();
+}
+
+size_t BanManager::forget_histories() {
+  std::vector<std::map<Key, BanRecord>::iterator> hist;
+  int64_t now_ms = now_unix_ms();
+  size_t n = 0;
+  for (auto it = recs_.begin(); it != recs_.end();) {
+    const BanRecord &r = it->second;
+    if (r.active || r.offenses == 0) {
+      ++it;
+      continue;
+    }
+    if (policy_.forget_s && now_ms - r.since_unix_ms > int64_t(policy_.forget_s) * 1000) {
+      it = recs_.erase(it);
+      ++n;
+      continue;
+    }
+    hist.push_back(it++);
+  }
+  if (hist.size() > policy_.history_max) {
+    // Oldest last offense first (ties: the map's order, so the choice is deterministic).
+    size_t drop = hist.size() - policy_.history_max;
+    std::nth_element(hist.begin(), hist.begin() + ptrdiff_t(drop - 1), hist.end(),
+                     [](auto a, auto b) {
+                       if (a->second.since_unix_ms != b->second.since_unix_ms)
+                         return a->second.since_unix_ms < b->second.since_unix_ms;
+                       return a->first < b->first;
+                     });
+    for (size_t i = 0; i < drop; ++i) recs_.erase(hist[i]);
+    n += drop;
+  }
+  if (n == 0) return 0;
+  dirty_ = true;
+  forgotten_total_ += n;
+  forgotten_unlogged_ += n;
+  if (now_ms - forgot_logged_ms_ >= 60000) {
+    spdlog::info("bans: forgot the offense history of {} source(s) (kept: the newest {}{})",
+                 forgotten_unlogged_, policy_.history_max,
+                 policy_.forget_s ? ", none older than " + duration_text(policy_.forget_s) : "");
+    forgotten_unlogged_ = 0;
+    forgot_logged_ms_ = now_ms;
+  }
+  return n;
 }
 
 size_t BanManager::active(uint32_t origin) const {
@@ -248,6 +296,11 @@ size_t BanManager::active(uint32_t origin) const {
 size_t BanManager::active() const {
   return size_t(
       std::count_if(recs_.begin(), recs_.end(), [](const auto &p) { return p.second.active; }));
+}
+size_t BanManager::history() const {
+  return size_t(std::count_if(recs_.begin(), recs_.end(), [](const auto &p) {
+    return !p.second.active && p.second.offenses > 0;
+  }));
 }
 
 json BanManager::list(size_t offset, size_t limit, size_t *total) const {
@@ -339,6 +392,7 @@ bool BanManager::load_file() {
         if (r.expires_boot_ns <= now_boot) r.active = false;
       }
       if (!r.active && r.offenses == 0) continue;  // nothing left to remember
+      if (!r.active) r.names.clear();
       recs[key_of(r.key)] = r;
     }
     recs_ = std::move(recs);
@@ -367,6 +421,7 @@ void BanManager::load() {
     }
   }
   adopt_unknown();
+  forget_histories();  // a file from a daemon with a larger --ban-history-max, say
   if (!recs_.empty())
     spdlog::info("bans: {} restored from {}, {} in force, {} sources with an offense history",
                  restored, path_, active(),

@@ -25,6 +25,12 @@ namespace dnswash::daemon {
 struct BanPolicy {
   uint64_t first_s = 7200;  // first offense
   uint64_t repeat_s = 0;    // an offense after an earlier ban; 0 = permanent
+  // The offense history of sources whose ban has ended is bounded, so an attacker who gets
+  // many sources banned (forged ones included) cannot grow the daemon and its state file,
+  // which is rewritten on every change, without end. Forgotten first: histories older than
+  // forget_s (0 = never), then the oldest beyond history_max. A ban in force is never touched.
+  uint64_t forget_s = 0;
+  size_t history_max = 10000;
 };
 
 struct BanRecord {
@@ -68,6 +74,8 @@ class BanManager {
 
   size_t active(uint32_t origin) const;  // active bans of one origin
   size_t active() const;
+  size_t history() const;  // sources with an offense history and no ban in force
+  uint64_t forgotten() const { return forgotten_total_; }  // histories forgotten so far
   // The `bans` reply's entries, sorted by prefix text.
   nlohmann::json list(size_t offset, size_t limit, size_t *total) const;
   nlohmann::json entry_json(const BanRecord &r) const;
@@ -84,12 +92,18 @@ class BanManager {
   void adopt_unknown();
   bool load_file();
   nlohmann::json to_json() const;
+  // Applies forget_s and history_max (see BanPolicy); logs what it forgot, at most once a
+  // minute under a steady stream. Returns how many histories it forgot.
+  size_t forget_histories();
 
   int fd_;
   std::string path_;
   BanPolicy policy_;
   std::map<Key, BanRecord> recs_;
   bool dirty_ = false;
+  uint64_t forgotten_total_ = 0;
+  uint64_t forgotten_unlogged_ = 0;
+  int64_t forgot_logged_ms_ = 0;
 };
 
 // This boot's id (/proc/sys/kernel/random/boot_id), "" if unreadable.

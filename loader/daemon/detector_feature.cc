@@ -112,6 +112,8 @@ DetectorFeature::DetectorFeature(DaemonHooks &h) : h_(h), ifindex_(h.ifindex()) 
   BanPolicy policy;
   policy.first_s = duration_s(o.ban_time, "--ban-time");
   policy.repeat_s = o.ban_repeat == "permanent" ? 0 : duration_s(o.ban_repeat, "--ban-repeat");
+  policy.forget_s = o.ban_forget == "never" ? 0 : duration_s(o.ban_forget, "--ban-forget");
+  policy.history_max = o.ban_history_max;
   for (const auto &c : o.never_ban) {
     std::string err;
     if (!parse_ban_prefix(c, &err)) throw Error("--never-ban " + c + ": " + err);
@@ -414,6 +416,11 @@ json DetectorFeature::status() const {
       {"events_lost", c[DW_C_DET_EVENTS_LOST]},
       {"ban_time_s", bans_->policy().first_s},
       {"ban_repeat_s", bans_->policy().repeat_s ? json(bans_->policy().repeat_s) : json(nullptr)},
+      {"ban_forget_s", bans_->policy().forget_s ? json(bans_->policy().forget_s) : json(nullptr)},
+      {"history",
+       {{"sources", bans_->history()},
+        {"max", bans_->policy().history_max},
+        {"forgotten", bans_->forgotten()}}},
       {"exempt_zones", exempt_tags_.size()},
       {"never_ban", never},
       {"state_file", bans_->state_path()}};

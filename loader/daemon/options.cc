@@ -132,6 +132,19 @@ ParsedOptions parse_options(int argc, char **argv) {
             return v == "permanent" || parse_duration(v, &err) ? std::string() : err;
           },
           "permanent|DURATION"));
+  app.add_option("--ban-forget", o.ban_forget,
+                 "Forget a source's offense history this long after its last ban began: never "
+                 "or a DURATION (an offense after that is a first offense again)")
+      ->check(CLI::Validator(
+          [](std::string &v) {
+            std::string err;
+            return v == "never" || parse_duration(v, &err) ? std::string() : err;
+          },
+          "never|DURATION"));
+  app.add_option("--ban-history-max", o.ban_history_max,
+                 "Sources with an offense history and no ban in force that are remembered (the "
+                 "oldest are forgotten first; 0 = none)")
+      ->check(CLI::Range(0u, 10000000u));
   app.add_option("--detector-max-bans-per-min", o.detector_max_bans_per_min,
                  "Cap on new detector bans per minute (an alarm is logged when reached)")
       ->check(CLI::Range(1u, 1000000u));

@@ -42,6 +42,8 @@ struct Options {
   std::vector<std::string> never_ban;
   std::string ban_time = "2h";
   std::string ban_repeat = "permanent";  // permanent | DURATION
+  std::string ban_forget = "never";      // never | DURATION (ban_manager.h: BanPolicy)
+  unsigned ban_history_max = 10000;
   unsigned detector_max_bans_per_min = 60;
   unsigned detector_max_bans = 10000;
   std::string ban_state_dir = "/var/lib/dnswash";

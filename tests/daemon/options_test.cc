@@ -107,5 +107,16 @@ TEST(Options, UsageErrorsExitWith2AndHelpWith0) {
     EXPECT_NE(help.find(s), std::string::npos) << s;
 }
 
+TEST(Options, OffenseHistoryBounds) {
+  Options d = parse({"--iface", "e"}).opt;
+  EXPECT_EQ(d.ban_forget, "never");
+  EXPECT_EQ(d.ban_history_max, 10000u);
+  Options o = parse({"--iface", "e", "--ban-forget", "30d", "--ban-history-max", "0"}).opt;
+  EXPECT_EQ(o.ban_forget, "30d");
+  EXPECT_EQ(o.ban_history_max, 0u);
+  EXPECT_EQ(parse({"--iface", "e", "--ban-forget", "soon"}).exit_now, 2);
+  EXPECT_EQ(parse({"--iface", "e", "--ban-history-max", "-1"}).exit_now, 2);
+}
+
 }  // namespace
 }  // namespace dnswash::daemon

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -186,6 +188,97 @@ TEST_F(BanManagerTest, KernelBansWithoutAnEventAreAdopted) {
           {boottime_ns() + 100ull * 1000000000ull, DW_BAN_ORIGIN_DETECTOR, 0});
   m.sweep();
   EXPECT_EQ(m.active(DW_BAN_ORIGIN_DETECTOR), 1u);
+}
+
+static int64_t now_unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A state file of detector histories (bans no longer in force), last offense at since_ms[i],
+// source 198.51.100.<i+1>, plus one permanent ban in force on 203.0.113.9.
+static void write_histories(const std::string &path, const std::vector<int64_t> &since_ms) {
+  nlohmann::json bans = nlohmann::json::array();
+  for (size_t i = 0; i < since_ms.size(); ++i)
+    bans.push_back({{"prefix", "198.51.100." + std::to_string(i + 1)},
+                    {"origin", "detector"},
+                    {"since_unix_ms", since_ms[i]},
+                    {"permanent", false},
+                    {"offenses", 1},
+                    {"zone", "a.test"},
+                    {"names", {"www1.a.test"}},
+                    {"active", false}});
+  bans.push_back({{"prefix", "203.0.113.9"},
+                  {"origin", "detector"},
+                  {"since_unix_ms", 1},
+                  {"permanent", true},
+                  {"offenses", 2},
+                  {"zone", "a.test"},
+                  {"names", {"www2.a.test"}},
+                  {"active", true}});
+  std::ofstream(path) << nlohmann::json{{"version", 1}, {"boot_id", ""}, {"bans", bans}}.dump();
+}
+
+static std::vector<std::string> file_prefixes(const std::string &path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  nlohmann::json j = nlohmann::json::parse(in);
+  for (const auto &b : j["bans"]) out.push_back(b["prefix"]);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST_F(BanManagerTest, HistoryBeyondTheCapIsForgottenOldestFirstBansInForceNever) {
+  int64_t now = now_unix_ms();
+  // 198.51.100.1..5, oldest to newest except .4 (the oldest of all).
+  write_histories(path, {now - 5000, now - 4000, now - 3000, now - 9000, now - 1000});
+  BanPolicy p;
+  p.history_max = 2;
+  BanManager m(map.fd, path, p);
+  m.load();
+  EXPECT_EQ(m.history(), 2u);
+  EXPECT_EQ(m.forgotten(), 3u);
+  EXPECT_EQ(m.active(), 1u);  // the permanent ban, never forgotten
+  EXPECT_EQ(file_prefixes(path),
+            (std::vector<std::string>{"198.51.100.3", "198.51.100.5", "203.0.113.9"}));
+  // A kept history still escalates; a forgotten one is a first offense again.
+  uint64_t exp = boottime_ns() + 7200ull * 1000000000ull;
+  EXPECT_TRUE(m.on_detector_ban(key("198.51.100.5"), exp, "a.test", {}).permanent);
+  const BanRecord &r = m.on_detector_ban(key("198.51.100.4"), exp, "a.test", {});
+  EXPECT_FALSE(r.permanent);
+  EXPECT_EQ(r.offenses, 1u);
+}
+
+TEST_F(BanManagerTest, HistoryOlderThanForgetIsForgotten) {
+  int64_t now = now_unix_ms();
+  write_histories(path, {now - 10 * 86400000ll, now - 86400000ll});
+  BanPolicy p;
+  p.forget_s = 7 * 86400;
+  BanManager m(map.fd, path, p);
+  m.load();
+  EXPECT_EQ(m.history(), 1u);
+  EXPECT_EQ(file_prefixes(path), (std::vector<std::string>{"198.51.100.2", "203.0.113.9"}));
+  uint64_t exp = boottime_ns() + 7200ull * 1000000000ull;
+  EXPECT_FALSE(m.on_detector_ban(key("198.51.100.1"), exp, "a.test", {}).permanent);
+  EXPECT_TRUE(m.on_detector_ban(key("198.51.100.2"), exp, "a.test", {}).permanent);
+}
+
+TEST_F(BanManagerTest, AnEndedBanKeepsItsHistoryButNotItsNames) {
+  BanPolicy p;
+  p.history_max = 100;
+  BanManager m(map.fd, path, p);
+  m.load();
+  uint64_t ended = boottime_ns() - 1;  // the kernel's ban is over already
+  m.on_detector_ban(key("192.0.2.7"), ended, "a.test", {"www9.a.test"});
+  m.sweep();
+  EXPECT_EQ(m.active(), 0u);
+  EXPECT_EQ(m.history(), 1u);
+  std::ifstream in(path);
+  auto j = nlohmann::json::parse(in);
+  ASSERT_EQ(j["bans"].size(), 1u);
+  EXPECT_EQ(j["bans"][0]["offenses"], 1);
+  EXPECT_TRUE(j["bans"][0]["names"].empty());
 }
 
 TEST(Duration, ParsesWhatOperatorsType) {
