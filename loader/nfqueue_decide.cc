@@ -30,9 +30,8 @@ size_t NfqJudge::bytes_needed(const uint8_t *p, size_t copied) {
 NfqDecision NfqJudge::decide(const uint8_t *packet, size_t copied, size_t orig_len,
                              bool may_requeue) {
   NfqDecision d;
-  int reason;
   if (copied >= orig_len) {
-    reason = engine_.classify_ip(packet, copied).reason;
+    d.verdict = engine_.classify_ip(packet, copied);
   } else {
     if (may_requeue && bytes_needed(packet, copied) > copied) {
       d.action = NfqDecision::NeedWhole;
@@ -42,10 +41,10 @@ NfqDecision NfqJudge::decide(const uint8_t *packet, size_t copied, size_t orig_l
     // length reaches the length checks exactly as in XDP.
     padded_.assign(orig_len, 0);
     std::memcpy(padded_.data(), packet, copied);
-    reason = engine_.classify_ip(padded_.data(), orig_len).reason;
+    d.verdict = engine_.classify_ip(padded_.data(), orig_len);
   }
-  d.reason = reason;
-  if (!dw_reason_is_drop(unsigned(reason))) {
+  d.reason = d.verdict.reason;
+  if (!dw_reason_is_drop(unsigned(d.reason))) {
     d.action = NfqDecision::Accept;
   } else if (engine_.config().flags & DW_CFG_DRY_RUN) {
     d.action = NfqDecision::Accept;

@@ -21,6 +21,7 @@ struct NfqDecision {
   Action action = Accept;
   int reason = -1;              // enum dw_reason; -1 with NeedWhole
   bool dry_run_passed = false;  // a drop verdict accepted because dry-run is on
+  UserVerdict verdict;          // the whole verdict (not with NeedWhole), for the sampler
 };
 
 class NfqJudge {

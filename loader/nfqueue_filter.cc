@@ -9,6 +9,7 @@ struct NfqueueFilter::Impl {
   // Declaration order is teardown order reversed: the rules go first, then the workers
   // (which still flush into the sink), then the sink.
   std::unique_ptr<CounterSink> sink;
+  SampleQueue samples;  // outlives the workers that push to it
   std::vector<std::unique_ptr<QueueWorker>> workers;
   std::unique_ptr<QueueRules> rules;
   std::string backend;
@@ -37,6 +38,7 @@ NfqueueFilter::NfqueueFilter(const NfqueueOptions &opt, const LiveMaps &maps, in
     qc.whole_queue = uint16_t(opt.queue_base + opt.queues + i);
     qc.fail_open = !opt.fail_closed;
     qc.queue_maxlen = opt.queue_maxlen;
+    qc.samples = &impl_->samples;
     impl_->workers.push_back(std::make_unique<QueueWorker>(qc, maps, *impl_->sink));
     impl_->workers.back()->start();
   }
@@ -54,6 +56,10 @@ void NfqueueFilter::stop() {
 }
 
 NfqueueFilter::~NfqueueFilter() = default;
+
+SampleQueue &NfqueueFilter::samples() {
+  return impl_->samples;
+}
 
 std::string NfqueueFilter::backend() const {
   return impl_->backend;

@@ -47,6 +47,8 @@ class NfqueueFilter {
   std::string backend() const;
   // One entry per queue thread.
   std::vector<QueueStats> stats() const;
+  // The queue threads' drop samples (nfqueue_sampler.h), for the daemon's sampler to take.
+  SampleQueue &samples();
 
   // Removes rules a previous instance on this interface left behind (after a crash); the
   // daemon calls it at start. Never throws.

@@ -38,6 +38,12 @@ void CounterSink::add(const Counters &delta) {
 
 namespace {
 
+uint64_t monotonic_ns() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count());
+}
+
 constexpr unsigned kBatch = 64;             // packets per recvmmsg
 constexpr size_t kMsgBuf = 2048;            // one queued packet: headers + at most kCopyRange bytes
 constexpr size_t kWholeBuf = 65536 + 4096;  // whole-packet queue: up to the kernel's max range
@@ -123,6 +129,7 @@ struct QueueWorker::Impl {
   NfqSocket main;
   NfqSocket whole;
   NfqJudge judge;
+  NfqSampler sampler;
   int wake_fd = -1;
   std::thread thread;
   bool stopped = false;
@@ -193,6 +200,10 @@ struct QueueWorker::Impl {
       ++packets;
       if (d.reason >= 0 && d.reason < DW_R_COUNT) ++local[size_t(d.reason)];
       if (d.dry_run_passed) ++local[DW_C_DRYRUN_PASSED];
+      if (cfg.samples && (d.action == NfqDecision::Drop || d.dry_run_passed) &&
+          sampler.on_drop(judge.engine().config(), d.verdict, data, copied, monotonic_ns(),
+                          *cfg.samples) == NfqSampler::kLost)
+        ++local[DW_C_SAMPLES_LOST];
       if (d.action == NfqDecision::Drop) {
         verdict = NF_DROP;
         ++dropped;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "counters.h"
+#include "nfqueue_sampler.h"
 #include "verdict_user.h"
 
 namespace dnswash {
@@ -34,6 +35,7 @@ struct QueueConfig {
   bool fail_open = true;      // NFQA_CFG_F_FAIL_OPEN; also the bypass flag on requeues
   uint32_t queue_maxlen = 4096;
   int rcvbuf = 8 << 20;  // socket receive buffer (SO_RCVBUFFORCE)
+  SampleQueue *samples = nullptr;  // drop samples for `dnswashctl top` (nfqueue_sampler.h)
 };
 
 struct QueueStats {

@@ -101,6 +101,7 @@ class Daemon final : public DaemonHooks {
   const SyncStatus &sync_status() const override { return sync_->status(); }
   std::vector<std::string> zone_names() override { return table_->names(); }
   int ifindex() const override { return ifindex_; }
+  SampleQueue *nfqueue_samples() override { return nfq_ ? &nfq_->samples() : nullptr; }
 
  private:
   void start();

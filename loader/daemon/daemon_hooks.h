@@ -21,6 +21,7 @@
 
 namespace dnswash {
 class DnswashSkel;
+class SampleQueue;
 struct SyncStatus;
 }
 
@@ -52,6 +53,8 @@ class DaemonHooks {
   virtual const SyncStatus &sync_status() const = 0;
   virtual std::vector<std::string> zone_names() = 0;
   virtual int ifindex() const = 0;
+  // NFQUEUE mode: the queue threads' drop samples (nfqueue_sampler.h); null in XDP modes.
+  virtual SampleQueue *nfqueue_samples() = 0;
 };
 
 // Base of every feature: the daemon owns them and destroys them (newest first) before the

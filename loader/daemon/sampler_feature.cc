@@ -12,6 +12,7 @@
 #include "dns_name.h"
 #include "dnswash_skel.h"
 #include "error.h"
+#include "nfqueue_sampler.h"
 #include "options.h"
 #include "reasons.h"
 
@@ -51,6 +52,7 @@ SamplerFeature::SamplerFeature(DaemonHooks &hooks) : hooks_(hooks) {
   hooks.add_fd(epoll_fd_, [this] { ring_buffer__consume(rb_); });
   set_rate(o.sample_every, o.sample_rate);
   hooks.add_command("top", false, [this](const json &req, const Peer &) { return top(req); });
+  hooks.every(std::chrono::milliseconds(1000), [this] { take_nfqueue_samples(); });
   hooks.add_status("sampler", [this] {
     dw_config c = read_config(hooks_.skel().config_fd());
     return json{{"sample_every", c.sample_every},
@@ -99,7 +101,16 @@ void SamplerFeature::on_event(const void *data, size_t size) {
   names_.add(name->to_text(), now, e.reason);  // labels are case-folded by the parser
 }
 
-json SamplerFeature::top(const json &req) const {
+void SamplerFeature::take_nfqueue_samples() {
+  SampleQueue *q = hooks_.nfqueue_samples();
+  if (!q) return;
+  for (const dw_sample_event &e : q->take()) on_event(&e, sizeof e);
+}
+
+json SamplerFeature::top(const json &req) {
+  // A reply includes everything sampled up to now: the ring's unread events, the queue's.
+  ring_buffer__consume(rb_);
+  take_nfqueue_samples();
   const std::string what = req.value("what", std::string("names"));
   if (what != "names" && what != "sources")
     throw Error("top: 'what' must be \"names\" or \"sources\", not \"" + what + "\"");

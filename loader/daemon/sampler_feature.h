@@ -2,6 +2,7 @@
 // dw_config (--sample-every, --sample-rate), reads the program's dw_samples ring buffer (a ring
 // has one reader: the daemon), and counts the sampled names (case-folded, \DDD presentation
 // form) and sources in TopTables, served by the `top` control command (docs/control-protocol.md).
+// In NFQUEUE mode the same events come from the queue threads (nfqueue_sampler.h) instead.
 #pragma once
 
 #include <memory>
@@ -22,7 +23,8 @@ class SamplerFeature final : public DaemonFeature {
   void on_event(const void *data, size_t size);
 
  private:
-  nlohmann::json top(const nlohmann::json &req) const;
+  nlohmann::json top(const nlohmann::json &req);
+  void take_nfqueue_samples();
   void set_rate(unsigned every, unsigned per_s);
 
   DaemonHooks &hooks_;

@@ -53,6 +53,7 @@ class FakeHooks final : public DaemonHooks {
   const SyncStatus &sync_status() const override { std::abort(); }
   std::vector<std::string> zone_names() override { return {}; }
   int ifindex() const override { return 0; }
+  SampleQueue *nfqueue_samples() override { return nullptr; }
   // One round of the daemon's loop: every readable fd's callback.
   void pump(int timeout_ms = 1000) {
     std::vector<pollfd> p;

@@ -2,14 +2,15 @@
 # dnswashd in native XDP, generic XDP or NFQUEUE mode in front of a real BIND: served names
 # are answered, junk names get no answer at all (not REFUSED), the counters match what was
 # sent, ping and DNS over TCP are untouched, runtime switches work, a second instance is
-# refused, and SIGTERM leaves nothing behind.
+# refused, SIGTERM leaves nothing behind, and `dnswashctl top` shows the dropped names (the
+# XDP program's sampler, or in NFQUEUE mode the queue threads').
 # Usage: filter_test.sh native|generic|nfqueue
 source "$(dirname "$0")/lab.sh"
 MODE=${1:?native, generic or nfqueue}
 
 lab_setup
 lab_named_start a.test b.test sub.c.test
-lab_daemon_start --mode "$MODE"
+lab_daemon_start --mode "$MODE" --sample-every 1  # every drop sampled: `top` counts are exact
 
 [[ $(lab_status mode) == "$MODE" ]] || lab_fail "mode is $(lab_status mode), wanted $MODE"
 [[ $(lab_status zones) == 3 ]] || lab_fail "zone count $(lab_status zones), wanted 3"
@@ -70,6 +71,19 @@ jq -e --arg m "$MODE" '.mode == $m and .zones == 3 and .attached and (.dry_run |
   lab_fail "stats state: $stats"
 lab_s "$DNSWASHCTL" --iface "$LAB_IF" stats | grep -Eiq "^filter +$LAB_IF, $MODE" ||
   lab_fail "human stats: $(lab_s "$DNSWASHCTL" --iface "$LAB_IF" stats)"
+# dnswashctl top: every drop so far was sampled (one in 1, far below the per-second cap), so
+# the samples are the not-authoritative drops, each stream junk name is among the top names,
+# and the client is the top source.
+top=$(lab_s "$DNSWASHCTL" --iface "$LAB_IF" top names --n 20 --json) || lab_fail "top names failed"
+jq -e --argjson n "$(lab_counter not-authoritative)" '.samples == $n' <<<"$top" >/dev/null ||
+  lab_fail "top names: samples $(jq .samples <<<"$top"), not-authoritative $(lab_counter not-authoritative)"
+for n in junk.example a.test.example xn--n3h.example; do
+  jq -e --arg n "$n" '[.entries[] | select(.name == $n and .count > 0 and .reason == "not-authoritative")] | length == 1' \
+    <<<"$top" >/dev/null || lab_fail "top names lacks $n: $top"
+done
+top=$(lab_s "$DNSWASHCTL" --iface "$LAB_IF" top sources --json) || lab_fail "top sources failed"
+jq -e --arg c "$LAB_C4" '.entries[0].source == $c' <<<"$top" >/dev/null ||
+  lab_fail "top sources: $LAB_C4 not first: $top"
 
 # The interface's other traffic: ping both ways, and DNS over TCP even for a junk name (the
 # filter judges UDP only; named answers REFUSED over TCP).

@@ -14,9 +14,12 @@
 //
 // The seed is printed; DNSWASH_SEED=<seed> replays a run, DNSWASH_DIFF_PACKETS=<n> changes the
 // count (e.g. a longer soak).
+#include <bpf/libbpf.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -27,7 +30,9 @@
 #include "ban_table.h"
 #include "config_map.h"
 #include "datapath_harness.h"
+#include "dns_name.h"
 #include "nfqueue_decide.h"
+#include "nfqueue_sampler.h"
 #include "packet_builder.h"
 #include "reasons.h"
 
@@ -482,6 +487,117 @@ TEST(Differential, CopyRangeAndRequeue) {
   // Real length shorter than the UDP length says: malformed on both sides.
   n = judge.decide(pkt4.data(), NfqJudge::kCopyRange, pkt4.size() - 1);
   EXPECT_EQ(n.reason, DW_R_MALFORMED);
+}
+
+// `dnswashctl top` in NFQUEUE mode: for every drop both legs judge, the event the queue
+// threads build (make_sample_event) equals the one the XDP program's sampler writes to its
+// ring: reason, family, source, name and type.
+TEST(Differential, DropSamplesMatchXdp) {
+  uint64_t seed = std::random_device{}();
+  if (const char *s = getenv("DNSWASH_SEED")) seed = strtoull(s, nullptr, 10);
+  std::printf("seed=%llu (DNSWASH_SEED=%llu to replay)\n", (unsigned long long)seed,
+              (unsigned long long)seed);
+  // BPF_PROG_TEST_RUN runs on the calling CPU: one CPU, so one per-CPU limit.
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(sched_getcpu(), &set);
+  ASSERT_EQ(sched_setaffinity(0, sizeof set, &set), 0);
+  Datapath dp;
+  Generator gen(seed);
+  dp.set_zones(gen.make_zones());
+  install_bans(dp);
+  dw_config c = read_config(dp.skel().config_fd());
+  c.sample_every = 1;
+  c.sample_per_s = UINT32_MAX;
+  write_config(dp.skel().config_fd(), c);
+  std::vector<dw_sample_event> ring;
+  auto on_event = [](void *ctx, void *data, size_t size) {
+    EXPECT_EQ(size, sizeof(dw_sample_event));
+    dw_sample_event e;
+    std::memcpy(&e, data, sizeof e);
+    static_cast<std::vector<dw_sample_event> *>(ctx)->push_back(e);
+    return 0;
+  };
+  ring_buffer *rb =
+      ring_buffer__new(bpf_map__fd(dp.skel().skel()->maps.dw_samples), on_event, &ring, nullptr);
+  ASSERT_NE(rb, nullptr);
+  NfqJudge judge(maps_of(dp));
+  ASSERT_TRUE(judge.begin_batch());
+  size_t compared = 0, with_name = 0;
+  for (size_t i = 0; i < 20000 && !HasFailure(); ++i) {
+    Bytes f = gen.frame_bytes();
+    RunResult x = dp.run(f);
+    ring.clear();
+    ring_buffer__consume(rb);
+    if (x.action != 1 /* XDP_DROP */) {
+      EXPECT_TRUE(ring.empty()) << "a pass was sampled; frame " << hex(f);
+      continue;
+    }
+    ASSERT_EQ(ring.size(), 1u) << "drop " << rname(x.reason()) << " not sampled once";
+    Bytes pkt;
+    if (kernel_packet(f, &pkt) != Skip::None) continue;
+    size_t copied = std::min<size_t>(pkt.size(), NfqJudge::kCopyRange);
+    NfqDecision d = judge.decide(pkt.data(), copied, pkt.size());
+    if (d.action == NfqDecision::NeedWhole) {
+      copied = pkt.size();
+      d = judge.decide(pkt.data(), copied, pkt.size(), false);
+    }
+    ASSERT_EQ(d.action, NfqDecision::Drop);
+    dw_sample_event n = make_sample_event(d.verdict, pkt.data(), copied);
+    const dw_sample_event &e = ring[0];
+    std::string where = " (" + rname(x.reason()) + ", frame " + hex(f) + ")";
+    EXPECT_EQ(n.reason, e.reason) << where;
+    EXPECT_EQ(n.family, e.family) << where;
+    EXPECT_EQ(0, std::memcmp(n.src, e.src, sizeof n.src)) << where;
+    EXPECT_EQ(n.qname_len, e.qname_len) << where;
+    EXPECT_EQ(n.qtype, e.qtype) << where;
+    EXPECT_EQ(0, std::memcmp(n.qname, e.qname, std::min<size_t>(e.qname_len, DW_SAMPLE_QNAME_MAX)))
+        << where;
+    ++compared;
+    with_name += e.qname_len > 0;
+  }
+  ring_buffer__free(rb);
+  std::printf("compared %zu drop samples, %zu with a name\n", compared, with_name);
+  EXPECT_GT(compared, 2000u);
+  EXPECT_GT(with_name, 1000u);
+}
+
+// The queue threads' sampler follows dw_config like the XDP sampler: off at 0, at most
+// sample_per_s a second, and a full queue loses the sample (the caller counts samples-lost).
+TEST(NfqSampler, RateAndQueueLimits) {
+  Bytes f = query_frame("www.example.org");
+  UserVerdict v;
+  v.reason = DW_R_NOT_AUTH;
+  v.dns_off = 14 + 20 + 8;
+  const uint8_t *pkt = f.data() + 14;
+  size_t len = f.size() - 14;
+  dw_config c{};
+  SampleQueue q(3);
+  NfqSampler s;
+  EXPECT_EQ(s.on_drop(c, v, pkt, len, 1, q), NfqSampler::kSkipped);  // sampling off
+  c.sample_every = 1;
+  c.sample_per_s = 2;
+  EXPECT_EQ(s.on_drop(c, v, pkt, len, 10, q), NfqSampler::kSampled);
+  EXPECT_EQ(s.on_drop(c, v, pkt, len, 20, q), NfqSampler::kSampled);
+  EXPECT_EQ(s.on_drop(c, v, pkt, len, 30, q), NfqSampler::kSkipped);  // 2 this second
+  EXPECT_EQ(s.on_drop(c, v, pkt, len, 1000000010, q), NfqSampler::kSampled);
+  EXPECT_EQ(s.on_drop(c, v, pkt, len, 1000000020, q), NfqSampler::kLost);  // queue of 3 full
+  auto taken = q.take();
+  ASSERT_EQ(taken.size(), 3u);
+  auto name = parse_wire_name(taken[0].qname, taken[0].qname_len);
+  ASSERT_TRUE(name);
+  EXPECT_EQ(name->to_text(), "www.example.org");
+  EXPECT_EQ(taken[0].family, 4);
+  EXPECT_TRUE(q.take().empty());
+  // One in every 4: about a quarter of 40,000 drops (the XDP sampler's rule, random).
+  c.sample_every = 4;
+  c.sample_per_s = UINT32_MAX;
+  SampleQueue big(100000);
+  size_t n = 0;
+  for (int i = 0; i < 40000; ++i)
+    n += s.on_drop(c, v, pkt, len, 2000000000, big) == NfqSampler::kSampled;
+  EXPECT_GT(n, 9000u);
+  EXPECT_LT(n, 11000u);
 }
 
 }  // namespace
