@@ -50,6 +50,10 @@ struct dw_verdict {
 
 static __always_inline __u16 dw_be16(const __u8 *p) { return (__u16)((p[0] << 8) | p[1]); }
 
+/* Keeps the compiler from reasoning about x's value (libbpf's barrier_var): an empty asm that
+ * claims to change it. */
+#define DW_BARRIER_VAR(x) asm volatile("" : "+r"(x))
+
 /* Skips the IPv6 extension headers we know, leaving *p at the upper-layer header.
  * Returns the upper-layer protocol, -1 for a chain longer than DW_MAX_IPV6_EXTHDRS (malformed)
  * or -2 if the headers run past the first buffer (not classifiable: passes as not-dns).
@@ -279,7 +283,8 @@ static __always_inline int dw_classify_udp53(struct dw_env *env, const struct dw
                                              struct dw_scratch *sc, struct dw_verdict *v,
                                              const struct dw_l4 *l4) {
   const __u8 *udp = l4->udp;
-  __u32 ip_end = l4->ip_end, udp_off, udp_len, frame_len, n, off, nl, i;
+  __u32 ip_end = l4->ip_end, udp_off, udp_len, frame_len, n, off, nl;
+  int r;
 
   /* Bans first, before anything costs more. */
   {
@@ -332,32 +337,35 @@ static __always_inline int dw_classify_udp53(struct dw_env *env, const struct dw
     return DW_R_QDCOUNT;
   }
 
-  /* QNAME: uncompressed labels of 1..63 bytes, at most 255 bytes in all, inside the message. */
-  off = DW_DNS_HDR_LEN;
-  nl = 0;
-  for (i = 0; i <= DW_MAX_LABELS; i++) {
-    __u8 len;
-    if (off >= n) {
-      v->reason = DW_R_MALFORMED;
-      return DW_R_MALFORMED;
+  /* QNAME: uncompressed labels of 1..63 bytes, at most 255 bytes in all, inside the message.
+   * This walk is the whole cost of a long name (a 127-label name runs it 128 times), and
+   * each step waits for the previous length byte, so the chain from one load to the next is
+   * kept to one add: with rel = y + nl (the length byte's offset from the name), the next
+   * rel needs y += len only, and the load address is lp + y where lp = name + nl moves
+   * forward by one per label off the chain (the barrier stops the compiler from folding it
+   * back into name + rel, which costs a second add on the chain). The label count needs no
+   * check of its own: every label takes at least 2 bytes, so a 128th label always ends past
+   * 254 and fails the length check; label_off has room for the entry stored before that. */
+  {
+    const __u8 *lp = &sc->buf[DW_DNS_HDR_LEN];
+    __u32 lim = n - DW_DNS_HDR_LEN; /* n >= DW_DNS_HDR_LEN, checked above */
+    __u32 y = 0;
+    for (nl = 0; nl <= DW_MAX_LABELS; nl++) {
+      __u32 rel = y + nl;
+      __u8 len;
+      /* y <= rel: the second test only tells the verifier that lp + y stays in the buffer. */
+      if (rel >= lim || y >= DW_MAX_NAME) goto malformed;
+      len = lp[y];
+      if (len == 0) break;
+      if (len > 63) goto malformed; /* compression pointer or extended label type */
+      sc->label_off[nl] = (__u8)rel;
+      y += len;
+      if (y + nl > DW_MAX_NAME - 2) goto malformed; /* next rel > 254: no room for the root */
+      lp++;
+      DW_BARRIER_VAR(lp);
     }
-    len = sc->buf[off];
-    if (len == 0) break;
-    if (len > 63 || nl >= DW_MAX_LABELS) { /* compression pointer or extended label type */
-      v->reason = DW_R_MALFORMED;
-      return DW_R_MALFORMED;
-    }
-    sc->label_off[nl] = (__u8)(off - DW_DNS_HDR_LEN);
-    nl++;
-    off += (__u32)len + 1;
-    if (off - DW_DNS_HDR_LEN + 1 > DW_MAX_NAME) {
-      v->reason = DW_R_MALFORMED;
-      return DW_R_MALFORMED;
-    }
-  }
-  if (i > DW_MAX_LABELS) {
-    v->reason = DW_R_MALFORMED;
-    return DW_R_MALFORMED;
+    if (nl > DW_MAX_LABELS) goto malformed; /* unreachable (see above); keeps nl bounded */
+    off = DW_DNS_HDR_LEN + y + nl;
   }
   v->labels = (__u8)nl;
   if (off + 5 > n) {
@@ -378,6 +386,14 @@ static __always_inline int dw_classify_udp53(struct dw_env *env, const struct dw
   v->match_depth = (__u8)dw_match_zones(env, sc, nl);
   v->reason = v->match_depth ? DW_R_ALLOWED : DW_R_NOT_AUTH;
   return v->reason;
+
+malformed:
+  /* Opaque to the compiler, so it does not set the constant before every branch that comes
+   * here (inside the QNAME walk, that was a register write and a stack spill per check). */
+  r = DW_R_MALFORMED;
+  DW_BARRIER_VAR(r);
+  v->reason = (__u8)r;
+  return r;
 }
 
 /* Both stages: classifies one frame, fills *v and returns v->reason. */
