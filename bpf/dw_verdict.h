@@ -353,14 +353,15 @@ static __always_inline int dw_classify_udp53(struct dw_env *env, const struct dw
     for (nl = 0; nl <= DW_MAX_LABELS; nl++) {
       __u32 rel = y + nl;
       __u8 len;
-      /* y <= rel: the second test only tells the verifier that lp + y stays in the buffer. */
-      if (rel >= lim || y >= DW_MAX_NAME) goto malformed;
+      if (rel >= lim) goto malformed;
       len = lp[y];
       if (len == 0) break;
       if (len > 63) goto malformed; /* compression pointer or extended label type */
       sc->label_off[nl] = (__u8)rel;
       y += len;
-      if (y + nl > DW_MAX_NAME - 2) goto malformed; /* next rel > 254: no room for the root */
+      /* Next rel > 254: no room for the root. Written as a bound on y itself (nl is exact
+       * in each step the verifier walks), so the verifier also knows lp + y stays inside. */
+      if (y > DW_MAX_NAME - 2 - nl) goto malformed;
       lp++;
       DW_BARRIER_VAR(lp);
     }
