@@ -60,7 +60,7 @@ enum dw_counter {
   DW_C_DET_CAP_HIT,     /* threshold crossed but the ban budget was spent: no ban */
   DW_C_DET_NEVER_BAN,   /* threshold crossed by a never-ban source: no ban */
   DW_C_DET_EVENTS_LOST, /* dw_det_events full: an event (not the ban) was lost */
-  DW_C_SAMPLES_LOST,               /* a drop sample not emitted: the dw_samples ring was full */
+  DW_C_SAMPLES_LOST, /* a drop sample not emitted: the dw_samples ring (NFQUEUE: the queue) was full */
   DW_C_COUNT
 };
 

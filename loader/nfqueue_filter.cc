@@ -31,6 +31,9 @@ NfqueueFilter::NfqueueFilter(const NfqueueOptions &opt, const LiveMaps &maps, in
                 std::to_string(opt.queue_base + 2 * opt.queues - 1) +
                 " do not fit in 0..65535: lower the first queue number");
   impl_->sink = std::make_unique<CounterSink>(counters_fd);
+  // A second of samples from every thread at up to 4,096 a second each (the daemon empties
+  // the queue every second; --sample-rate's default is 1,000 per thread).
+  impl_->samples.set_capacity(4096 * size_t(opt.queues));
   // Queues are bound and served before any rule sends packets to them.
   for (unsigned i = 0; i < opt.queues; ++i) {
     QueueConfig qc;

@@ -5,6 +5,11 @@
 
 namespace dnswash {
 
+void SampleQueue::set_capacity(size_t capacity) {
+  std::lock_guard<std::mutex> lock(mu_);
+  cap_ = capacity;
+}
+
 bool SampleQueue::push(const dw_sample_event &e) {
   std::lock_guard<std::mutex> lock(mu_);
   if (q_.size() >= cap_) return false;

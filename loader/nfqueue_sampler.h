@@ -20,6 +20,7 @@ namespace dnswash {
 class SampleQueue {
  public:
   explicit SampleQueue(size_t capacity = 4096) : cap_(capacity) {}
+  void set_capacity(size_t capacity);   // before any push
   bool push(const dw_sample_event &e);  // false when full
   std::vector<dw_sample_event> take();  // everything queued, oldest first
 

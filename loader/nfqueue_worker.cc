@@ -200,9 +200,11 @@ struct QueueWorker::Impl {
       ++packets;
       if (d.reason >= 0 && d.reason < DW_R_COUNT) ++local[size_t(d.reason)];
       if (d.dry_run_passed) ++local[DW_C_DRYRUN_PASSED];
-      if (cfg.samples && (d.action == NfqDecision::Drop || d.dry_run_passed) &&
-          sampler.on_drop(judge.engine().config(), d.verdict, data, copied, monotonic_ns(),
-                          *cfg.samples) == NfqSampler::kLost)
+      const dw_config &c = judge.engine().config();
+      if (cfg.samples && c.sample_every && c.sample_per_s &&
+          (d.action == NfqDecision::Drop || d.dry_run_passed) &&
+          sampler.on_drop(c, d.verdict, data, copied, monotonic_ns(), *cfg.samples) ==
+              NfqSampler::kLost)
         ++local[DW_C_SAMPLES_LOST];
       if (d.action == NfqDecision::Drop) {
         verdict = NF_DROP;

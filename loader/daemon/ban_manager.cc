@@ -274,11 +274,13 @@ size_t BanManager::forget_histories() {
     for (size_t i = 0; i < drop; ++i) recs_.erase(hist[i]);
     n += drop;
   }
-  if (n == 0) return 0;
-  dirty_ = true;
-  forgotten_total_ += n;
-  forgotten_unlogged_ += n;
-  if (now_ms - forgot_logged_ms_ >= 60000) {
+  if (n > 0) {
+    dirty_ = true;
+    forgotten_total_ += n;
+    forgotten_unlogged_ += n;
+  }
+  // At most one line a minute; the tail of a burst is logged by a later sweep.
+  if (forgotten_unlogged_ > 0 && now_ms - forgot_logged_ms_ >= 60000) {
     spdlog::info("bans: forgot the offense history of {} source(s) (kept: the newest {}{})",
                  forgotten_unlogged_, policy_.history_max,
                  policy_.forget_s ? ", none older than " + duration_text(policy_.forget_s) : "");

@@ -264,6 +264,23 @@ TEST_F(BanManagerTest, HistoryOlderThanForgetIsForgotten) {
   EXPECT_TRUE(m.on_detector_ban(key("198.51.100.2"), exp, "a.test", {}).permanent);
 }
 
+TEST_F(BanManagerTest, TheSweepAppliesTheCapAsBansEnd) {
+  BanPolicy p;
+  p.history_max = 1;
+  BanManager m(map.fd, path, p);
+  m.load();
+  uint64_t ended = boottime_ns() - 1;
+  m.on_detector_ban(key("192.0.2.7"), ended, "a.test", {});
+  m.on_detector_ban(key("192.0.2.8"), ended, "a.test", {});
+  uint64_t exp = boottime_ns() + 7200ull * 1000000000ull;
+  ban_put(map.fd, key("192.0.2.9"), {exp, DW_BAN_ORIGIN_DETECTOR, 0});
+  m.on_detector_ban(key("192.0.2.9"), exp, "a.test", {});
+  m.sweep();
+  EXPECT_EQ(m.active(), 1u);  // the ban in force is kept whatever the cap
+  EXPECT_EQ(m.history(), 1u);
+  EXPECT_EQ(m.forgotten(), 1u);
+}
+
 TEST_F(BanManagerTest, AnEndedBanKeepsItsHistoryButNotItsNames) {
   BanPolicy p;
   p.history_max = 100;
