@@ -16,18 +16,13 @@
 #include "ban_table.h"
 #include "duration.h"
 #include "error.h"
+#include "wall_clock.h"
 
 namespace dnswash::daemon {
 
 using nlohmann::json;
 
 namespace {
-
-int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 const char *origin_name(uint32_t o) {
   return o == DW_BAN_ORIGIN_DETECTOR ? "detector" : "operator";

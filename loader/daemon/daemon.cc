@@ -39,18 +39,13 @@
 #include "unique_fd.h"
 #include "zone_sync.h"
 #include "zone_table.h"
+#include "wall_clock.h"
 
 namespace dnswash::daemon {
 
 namespace {
 
 using nlohmann::json;
-
-int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 uint32_t prog_id_of(int prog_fd) {
   bpf_prog_info info{};

@@ -24,6 +24,7 @@
 #include "unique_fd.h"
 #include "zone_sync.h"
 #include "zone_table.h"
+#include "wall_clock.h"
 
 namespace dnswash::daemon {
 
@@ -35,12 +36,6 @@ namespace {
 // died without detaching is replaced, never doubled.
 constexpr uint32_t kTcHandle = 0xd45;
 constexpr uint32_t kTcPriority = 0xd45;
-
-int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 uint64_t duration_s(const std::string &text, const char *option) {
   std::string err;

@@ -15,18 +15,13 @@
 #include "nfqueue_sampler.h"
 #include "options.h"
 #include "reasons.h"
+#include "wall_clock.h"
 
 namespace dnswash::daemon {
 
 namespace {
 
 using nlohmann::json;
-
-int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int on_ring_event(void *ctx, void *data, size_t size) {
   static_cast<SamplerFeature *>(ctx)->on_event(data, size);

@@ -15,6 +15,7 @@
 #include "ban_table.h"
 #include "duration.h"
 #include "error.h"
+#include "wall_clock.h"
 
 namespace dnswash::daemon {
 namespace {
@@ -188,12 +189,6 @@ TEST_F(BanManagerTest, KernelBansWithoutAnEventAreAdopted) {
           {boottime_ns() + 100ull * 1000000000ull, DW_BAN_ORIGIN_DETECTOR, 0});
   m.sweep();
   EXPECT_EQ(m.active(DW_BAN_ORIGIN_DETECTOR), 1u);
-}
-
-static int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // A state file of detector histories (bans no longer in force), last offense at since_ms[i],
