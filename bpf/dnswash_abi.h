@@ -17,7 +17,7 @@
 #define DW_STATIC_ASSERT(c, m) _Static_assert(c, m)
 #endif
 
-#define DW_ABI_VERSION 4
+#define DW_ABI_VERSION 5
 
 /* Verdict reasons, in one table so the names userspace prints can never drift from the
  * indices the datapath counts. X(id, name, is_drop). All passes come before all drops
@@ -271,7 +271,8 @@ DW_STATIC_ASSERT(sizeof(struct dw_sample_event) == 8 + 16 + DW_SAMPLE_QNAME_MAX,
 #define DW_DET_DEFAULT_MIN_NX_PCT 50
 #define DW_DET_DEFAULT_V6_PREFIX 64
 #define DW_DET_DEFAULT_BAN_NS (7200ull * 1000000000ull)
-#define DW_DET_BITMAP_WORDS 8 /* 512-bit set of name hashes: distinct names, never counted twice */
+#define DW_DET_EXACT 8        /* first distinct names kept as 32-bit tags (collision ~1 in 10^8) */
+#define DW_DET_BITMAP_WORDS 8 /* then a 512-bit set of name hashes: may under-count, never over */
 #define DW_DET_MAX_THRESHOLD 512
 #define DW_DET_SAMPLE 64 /* bytes of the first counted name kept (wire form, truncated) */
 #define DW_DET_ENTRIES 65536
@@ -291,15 +292,18 @@ DW_STATIC_ASSERT(sizeof(struct dw_det_key) == 24, "dw_det_key layout");
 struct dw_det_val {
   __u32 answers;  /* answers (or queries) seen in the window since the entry was made */
   __u32 nx;       /* NXDOMAIN answers among them */
-  __u32 distinct; /* distinct names counted (bits set in names) */
+  __u32 distinct; /* distinct names counted (tags in exact + bits set in names) */
   __u32 flags;    /* DW_DET_F_* */
   __u64 window_start_ns; /* CLOCK_BOOTTIME */
   __u32 sample_len;
   __u32 reserved;
-  __u64 names[DW_DET_BITMAP_WORDS]; /* bit (name digest & 511) per counted name */
-  __u8 sample[DW_DET_SAMPLE];       /* wire form of the first counted name, truncated */
+  /* Distinct names: the first DW_DET_EXACT as tags (name digest >> 32, 0 mapped to 1; 0 = free
+   * slot), so the default threshold of 3 is exact; later names as bit (name digest & 511). */
+  __u32 exact[DW_DET_EXACT];
+  __u64 names[DW_DET_BITMAP_WORDS];
+  __u8 sample[DW_DET_SAMPLE]; /* wire form of the first counted name, truncated */
 };
-DW_STATIC_ASSERT(sizeof(struct dw_det_val) == 160, "dw_det_val layout");
+DW_STATIC_ASSERT(sizeof(struct dw_det_val) == 192, "dw_det_val layout");
 
 /* dw_det_events (ring buffer): what the kernel did when a source crossed the threshold. */
 #define DW_DET_EV_BANNED 1    /* the kernel added a detector ban (expires_ns) */

@@ -11,9 +11,10 @@
  * (client prefix, zone tag). A flood of spoofed sources evicts old entries, it never grows the
  * map. An entry is made on the first NXDOMAIN (answers) so that a client that never gets one
  * costs nothing; from then on every answer to that client under that zone is counted for the
- * ratio guard. Distinct names: a 512-bit set of case-folded keyed name hashes per entry, so a
- * repeated name and its 0x20 case variants never count twice (a hash collision can only
- * under-count, the safe direction).
+ * ratio guard. Distinct names: case-folded keyed name hashes, the first DW_DET_EXACT as 32-bit
+ * tags (thresholds up to 8, the default 3 included, are exact: a lab roller gets exactly 3
+ * answers), then a 512-bit set (a collision there can only under-count, the safe direction). A
+ * repeated name and its 0x20 case variants never count twice.
  *
  * Crossing the threshold (distinct >= det_threshold and nx * 100 >= det_min_nx_pct * answers):
  * the kernel bans the client at once in dw_bans (its next UDP/53 query is dropped in XDP) if the
@@ -263,6 +264,35 @@ static __always_inline void dw_det_emit(const struct dw_det_key *k, __u32 prefix
   bpf_ringbuf_submit(ev, 0);
 }
 
+/* Records a name in e's distinct-name set; 1 if it was not there (this CPU counts it). A tag
+ * slot goes from 0 to one tag only by CAS, so two CPUs racing with the same name find it in the
+ * same slot and exactly one counts it; a CPU passes a slot only when it holds another name. */
+static __always_inline int dw_det_mark_name(struct dw_det_val *e, __u64 name_digest) {
+  __u32 tag = (__u32)(name_digest >> 32), i;
+  __u64 bit_mask, old;
+  if (tag == 0) tag = 1;
+#pragma unroll
+  for (i = 0; i < DW_DET_EXACT; i++) {
+    __u32 cur = *(volatile __u32 *)&e->exact[i];
+    if (cur == 0) cur = __sync_val_compare_and_swap(&e->exact[i], 0, tag);
+    if (cur == 0) return 1;
+    if (cur == tag) return 0;
+  }
+  bit_mask = 1ull << (name_digest & 63);
+  old = __sync_fetch_and_or(&e->names[(__u32)(name_digest >> 6) & (DW_DET_BITMAP_WORDS - 1)],
+                            bit_mask);
+  return !(old & bit_mask);
+}
+
+/* Empties e's distinct-name set (a new window, or after a ban). */
+static __always_inline void dw_det_clear_names(struct dw_det_val *e) {
+  __u32 i;
+#pragma unroll
+  for (i = 0; i < DW_DET_EXACT; i++) e->exact[i] = 0;
+#pragma unroll
+  for (i = 0; i < DW_DET_BITMAP_WORDS; i++) e->names[i] = 0;
+}
+
 /* Counts one name and bans on a crossing. A subprogram (noinline) of its own: the stack frames
  * of the XDP program, the queries hook and this must fit in 512 bytes together. */
 static __attribute__((noinline)) int dw_det_observe(struct dw_config *cfg, struct dw_det_obs *o,
@@ -272,8 +302,8 @@ static __attribute__((noinline)) int dw_det_observe(struct dw_config *cfg, struc
   __u64 name_digest = o->name_digest;
   struct dw_det_val *e;
   struct dw_det_snap snap;
-  __u64 now, window_ns, bit_mask;
-  __u32 thr, pct, word, crossed = 0, newname = 0, report_never = 0, distinct = 0;
+  __u64 now, window_ns;
+  __u32 thr, pct, crossed = 0, newname = 0, report_never = 0, distinct = 0;
 
   __u32 zero = 0;
   struct dw_det_percpu *pc;
@@ -305,11 +335,9 @@ static __attribute__((noinline)) int dw_det_observe(struct dw_config *cfg, struc
             : (cfg->det_min_nx_pct ? cfg->det_min_nx_pct : DW_DET_DEFAULT_MIN_NX_PCT);
   window_ns = (__u64)(cfg->det_window_s ? cfg->det_window_s : DW_DET_DEFAULT_WINDOW_S) *
               1000000000ull;
-  word = (__u32)(name_digest >> 6) & (DW_DET_BITMAP_WORDS - 1);
-  bit_mask = 1ull << (name_digest & 63);
 
   /* Lock-free (see struct dw_det_val): a window reset is claimed with a CAS on its start,
-   * names with an atomic OR (the CPU that sets a bit counts the name), a crossing with a CAS on
+   * names by dw_det_mark_name (the CPU that adds a name counts it), a crossing with a CAS on
    * flags, so exactly one CPU bans. A count racing with a reset may land in either window. */
   {
     __u64 ws = e->window_start_ns;
@@ -319,17 +347,14 @@ static __attribute__((noinline)) int dw_det_observe(struct dw_config *cfg, struc
       e->nx = 0;
       e->distinct = 0;
       e->flags = 0;
-      e->names[0] = e->names[1] = e->names[2] = e->names[3] = 0;
-      e->names[4] = e->names[5] = e->names[6] = e->names[7] = 0;
+      dw_det_clear_names(e);
       e->sample_len = 0;
     }
   }
   __sync_fetch_and_add(&e->answers, 1);
   if (nx) {
-    __u64 old;
     __sync_fetch_and_add(&e->nx, 1);
-    old = __sync_fetch_and_or(&e->names[word], bit_mask);
-    if (!(old & bit_mask)) {
+    if (dw_det_mark_name(e, name_digest)) {
       newname = 1;
       distinct = __sync_add_and_fetch(&e->distinct, 1);
     }
@@ -402,8 +427,7 @@ static __attribute__((noinline)) int dw_det_observe(struct dw_config *cfg, struc
   e->answers = 0;
   e->nx = 0;
   e->distinct = 0;
-  e->names[0] = e->names[1] = e->names[2] = e->names[3] = 0;
-  e->names[4] = e->names[5] = e->names[6] = e->names[7] = 0;
+  dw_det_clear_names(e);
   e->sample_len = 0; /* the next window's first name becomes the sample */
   e->flags = 0;
   return 1;

@@ -111,6 +111,12 @@ void Detector::exempt_zone(const std::string &zone) {
     throw Error(errno_text("exempt", errno));
 }
 
+uint64_t Detector::name_digest(const std::string &name) {
+  auto n = parse_dns_name(name);
+  if (!n) throw Error("bad name " + name);
+  return zone_digest(zones().key(), *n);
+}
+
 void Detector::never_ban(const std::string &prefix) {
   auto k = parse_ban_prefix(prefix, nullptr);
   if (!k) throw Error("bad prefix " + prefix);

@@ -37,6 +37,8 @@ class Detector : public Datapath {
   void never_ban(const std::string &prefix);
   std::vector<dw_det_event> events();  // drains the ring buffer
   uint64_t counter(unsigned idx);
+  // The keyed digest the kernel counts a name by (this run's zone-set key).
+  uint64_t name_digest(const std::string &name);
   uint32_t budget();
 
  private:

@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "ban_table.h"
 #include "detector_harness.h"
@@ -55,6 +59,50 @@ TEST_F(DetectorTest, RepeatsAndCaseVariantsNeverCountTwice) {
   d.answer({"other.example.com"});
   EXPECT_FALSE(d.banned("198.51.100.7"));
   EXPECT_EQ(d.counter(DW_C_DET_BANS), 0u);
+}
+
+// Names whose hashes fall on one bit of the 512-bit set (a pair found under this run's random
+// key) still count twice: the first 8 distinct names are kept as exact tags, so a roller gets
+// exactly threshold answers, never threshold + 1 by chance (1 in 170 runs before them).
+TEST_F(DetectorTest, TheFirstNamesAreCountedExactly) {
+  std::map<uint64_t, std::string> by_bit;
+  std::string a, b;
+  for (int i = 0; b.empty(); ++i) {
+    ASSERT_LT(i, 100000) << "no two names on one bit";
+    std::string n = "w" + std::to_string(i) + ".example.com";
+    auto [it, fresh] = by_bit.emplace(d.name_digest(n) & 511, n);
+    if (!fresh) a = it->second, b = n;
+  }
+  d.answer({a});
+  d.answer({b});
+  d.answer({b});  // a repeat still does not count
+  EXPECT_FALSE(d.banned("198.51.100.7"));
+  d.answer({"third.example.com"});
+  ASSERT_TRUE(d.banned("198.51.100.7"));
+  auto ev = d.events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].distinct, 3u);
+  EXPECT_EQ(ev[0].answers, 4u);
+}
+
+// Past the 8 exact tags, names go to the bit set: they count, repeats of either kind do not.
+TEST_F(DetectorTest, NamesPastTheExactTagsCountInTheBitSet) {
+  d.configure(12, 600, 50, 100);
+  std::set<uint64_t> bits;
+  std::vector<std::string> names;  // 12 names on 12 different bits: no chance collision
+  for (int i = 0; names.size() < 12; ++i) {
+    std::string n = "r" + std::to_string(i) + ".example.com";
+    if (bits.insert(d.name_digest(n) & 511).second) names.push_back(n);
+  }
+  for (size_t i = 0; i < 11; ++i) d.answer({names[i]});
+  d.answer({names[0]});   // an exact tag
+  d.answer({names[10]});  // a bit
+  EXPECT_FALSE(d.banned("198.51.100.7"));
+  d.answer({names[11]});
+  ASSERT_TRUE(d.banned("198.51.100.7"));
+  auto ev = d.events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].distinct, 12u);
 }
 
 TEST_F(DetectorTest, RatioGuardSparesMostlyAnsweredClients) {
