@@ -32,7 +32,7 @@ while (($#)); do
     *) echo "usage: $0 [--markdown FILE] [--seconds S] [--flood-pps N] [--qps N] [--build DIR]" >&2; exit 2 ;;
   esac
 done
-daemon=$root/$build/loader/daemon/dnswashd
+daemon=$root/$build/daemon/dnswashd
 ctl=$root/$build/tests/lab/lab_ctl
 load=$root/$build/bench/dnswash-udp-load
 if [[ ! -x $daemon || ! -x $ctl || ! -x $load ]]; then

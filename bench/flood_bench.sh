@@ -56,7 +56,7 @@ while (($#)); do
     *) echo "usage: $0 [--markdown FILE] [--live-markdown FILE] [--seconds S] [--build DIR] [--zones '2 100 1000'] [--live-zones '1000000']" >&2; exit 2 ;;
   esac
 done
-daemon=$root/$build/loader/daemon/dnswashd
+daemon=$root/$build/daemon/dnswashd
 ctl=$root/$build/tests/lab/lab_ctl
 xdp_drop=$root/$build/bpf/gen/xdp_drop.bpf.o
 flood=$root/$build/bench/dnswash-xdp-flood

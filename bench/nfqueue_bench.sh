@@ -199,7 +199,7 @@ done
   echo "\`dnswash-udp-load send --dst 192.0.2.53 --suffix attacked.test --seconds $seconds --distinct 65536 --sockets 16 --src 192.0.2.1 ... --src 192.0.2.16\`."
   echo "String chain: the write-up's rules, \`-m string --algo bm --icase --to 255 --string '<first label>' -j RETURN\`"
   echo "per zone in chain netdnswash ending in DROP, jumped to from INPUT. NFQUEUE: \`nfq-lab-driver\`"
-  echo "(NfqueueFilter, fail-open, rules by $(jq -r .backend "$tmp/nfq.json"))."
+  echo "(nfqueue::Filter, fail-open, rules by $(jq -r .backend "$tmp/nfq.json"))."
 } >"$tmp/table.md"
 echo
 cat "$tmp/table.md"

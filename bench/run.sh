@@ -40,7 +40,7 @@ timed nfqueue_bench bash bench/nfqueue_bench.sh --markdown "$tmp/nfqueue.md" --b
 timed attack_bench bash bench/attack_bench.sh --markdown "$tmp/attack.md" --build build "${attack_args[@]}" | tee "$tmp/attack.txt"
 timed detector_bench ./build/bench/detector_bench | tee "$tmp/detector.txt"
 timed sync_bench ./build/bench/sync_bench --markdown="$tmp/sync.md" "${sync_args[@]}" | tee "$tmp/sync.txt"
-insns=$(./build/tests/datapath/datapath_props_test --gtest_filter='Verifier.*' | grep -o 'verified_insns=[0-9]* xlated_bytes=[0-9]* jited_bytes=[0-9]*')
+insns=$(./build/tests/bpf/datapath_props_test --gtest_filter='Verifier.*' | grep -o 'verified_insns=[0-9]* xlated_bytes=[0-9]* jited_bytes=[0-9]*')
 
 {
   echo "# dnswash benchmark results"

@@ -1,57 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* dnswash XDP program: drops UDP/53 queries for names the server is not authoritative for.
- * The logic lives in dw_verdict.h (shared with the NFQUEUE fallback); this file binds it to
- * XDP: maps, helpers, counters and the dry-run switch. */
+/* The dnswash BPF object: both entry points.
+ *   dnswash_xdp (XDP, ingress): drops UDP/53 queries for names the server is not authoritative
+ *     for, applies bans (dw_slip.h: truncated replies) and samples drops (dw_sample.h).
+ *   dnswash_det_tc (tc egress): the rolling-subdomain detector's answers signal
+ *     (dw_detector.h).
+ * Every map is in dw_maps.h; the verdict logic lives in dw_verdict.h (shared with the NFQUEUE
+ * fallback); this file binds it to XDP: helpers, counters and the dry-run switch. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
 #include "dnswash_abi.h"
+#include "dw_maps.h" /* every map of this object */
 
 struct dw_env {
   struct xdp_md *ctx;
 };
 
-/* Zone set: a one-slot array of array maps (struct dw_zone_hdr then dw_zone_bucket elements,
- * see dnswash_abi.h), so userspace can build a whole new set and swap it in with one update.
- * BPF_F_INNER_MAP lets each inner map have its own size. */
-struct dw_zone_set {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(map_flags, BPF_F_INNER_MAP);
-  __uint(max_entries, 2); /* template only: userspace sizes the real inner map */
-  /* sizes, not BTF types: clang emits the value struct only as a forward declaration when it is
-   * reachable solely through the outer map's __array, and libbpf then cannot size it */
-  __uint(key_size, sizeof(__u32));
-  __uint(value_size, sizeof(struct dw_zone_bucket));
-};
-
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-  __uint(max_entries, DW_ZONES_OUTER_SLOTS);
-  __type(key, __u32);
-  __array(values, struct dw_zone_set);
-} dw_zones SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __uint(max_entries, DW_BANS_MAX);
-  __type(key, struct dw_ban_key);
-  __type(value, struct dw_ban_val);
-} dw_bans SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct dw_config);
-} dw_config_map SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, DW_CPU_ROWS_TEMPLATE); /* the loader sets it to the possible CPUs */
-  __type(key, __u32);
-  __type(value, struct dw_cpu_state);
-} dw_cpu SEC(".maps");
 
 static __always_inline __u32 dw_env_frame_len(struct dw_env *e) {
   return (__u32)bpf_xdp_get_buff_len(e->ctx);
@@ -81,7 +45,7 @@ static __always_inline const struct dw_zone_bucket *dw_env_zone_bucket(struct dw
 
 #include "dw_verdict.h"
 #include "dw_slip.h"
-#include "dw_detector.h" /* the rolling-subdomain detector: tc egress program + queries hook */
+#include "dw_detector.h" /* the rolling-subdomain detector: counting, bans, queries hook */
 #include "dw_sample.h"
 
 SEC("xdp.frags")
@@ -128,6 +92,89 @@ int dnswash_xdp(struct xdp_md *ctx) {
     return XDP_PASS;
   }
   return XDP_DROP;
+}
+
+/* The detector's answers signal (dw_detector.h): named's UDP responses leaving the interface. Never changes a packet. */
+SEC("tc")
+int dnswash_det_tc(struct __sk_buff *skb) {
+  const __u8 *data = (const __u8 *)(long)skb->data;
+  const __u8 *end = (const __u8 *)(long)skb->data_end;
+  const __u8 *p = data, *udp;
+  struct dw_env env = {.ctx = 0};
+  struct dw_det_obs o;
+  struct dw_det_key *k = &o.k;
+  struct dw_scratch *sc;
+  struct dw_config *cfg;
+  __u32 zero = 0, i, dns_off, dns_len, n, wire_len = 0;
+  __u64 zone_tag = 0;
+  __u16 proto;
+  int nl, family;
+
+  if (p + 14 > end) return DW_TC_ACT_OK;
+  proto = dw_be16(p + 12);
+  p += 14;
+  for (i = 0; i < 2; i++) {
+    if (proto != DW_ETH_P_8021Q && proto != DW_ETH_P_8021AD) break;
+    if (p + 4 > end) return DW_TC_ACT_OK;
+    proto = dw_be16(p + 2);
+    p += 4;
+  }
+  if (proto == DW_ETH_P_IP) {
+    __u32 ihl;
+    if (p + 20 > end || (p[0] >> 4) != 4 || p[9] != DW_IPPROTO_UDP) return DW_TC_ACT_OK;
+    if (dw_be16(p + 6) & 0x3FFF) return DW_TC_ACT_OK; /* fragments: no whole question */
+    ihl = (__u32)(p[0] & 0x0F) * 4;
+    if (ihl < 20) return DW_TC_ACT_OK;
+    udp = p + ihl;
+    if (udp + 8 > end) return DW_TC_ACT_OK;
+    { /* the destination is the client: IPv4-mapped, as in dw_bans */
+      struct dw_ban_key bk;
+      dw_set_src_v4(&bk, p + 16);
+      __builtin_memcpy(k->addr, bk.addr, 16);
+    }
+    family = 4;
+  } else if (proto == DW_ETH_P_IPV6) {
+    if (p + 40 > end || (p[0] >> 4) != 6 || p[6] != DW_IPPROTO_UDP) return DW_TC_ACT_OK;
+    udp = p + 40;
+    if (udp + 8 > end) return DW_TC_ACT_OK;
+    __builtin_memcpy(k->addr, p + 24, 16);
+    family = 6;
+  } else {
+    return DW_TC_ACT_OK;
+  }
+  if (dw_be16(udp) != DW_DNS_PORT) return DW_TC_ACT_OK; /* not from port 53 */
+
+  cfg = bpf_map_lookup_elem(&dw_config_map, &zero);
+  if (!cfg || !(cfg->flags & DW_CFG_DETECTOR) || (cfg->flags & DW_CFG_DETECTOR_QUERIES))
+    return DW_TC_ACT_OK;
+  {
+    struct dw_det_percpu *pc = bpf_map_lookup_elem(&dw_det_scratch, &zero);
+    if (!pc) return DW_TC_ACT_OK;
+    sc = &pc->sc;
+  }
+
+  dns_off = (__u32)(udp - data) + 8;
+  dns_len = dw_be16(udp + 4);
+  if (dns_len < 8 + DW_DNS_HDR_LEN + 5) return DW_TC_ACT_OK;
+  dns_len -= 8;
+  if (dns_off + dns_len > skb->len) dns_len = skb->len > dns_off ? skb->len - dns_off : 0;
+  n = dns_len < DW_LOAD_MAX ? dns_len : DW_LOAD_MAX;
+  if (n < DW_DNS_HDR_LEN + 5 || bpf_skb_load_bytes(skb, dns_off, sc->buf, n) != 0)
+    return DW_TC_ACT_OK;
+  /* A response (QR) to a QUERY (opcode 0) with one question. */
+  if (!(sc->buf[2] & 0x80) || ((sc->buf[2] >> 3) & 0x0F) != 0 || dw_be16(&sc->buf[4]) != 1)
+    return DW_TC_ACT_OK;
+  nl = dw_det_parse_qname(sc, n, &wire_len);
+  if (nl <= 0) return DW_TC_ACT_OK;
+  if (!dw_det_hash_name(&env, sc, (__u32)nl, &zone_tag, &o.name_digest)) return DW_TC_ACT_OK;
+  if (bpf_map_lookup_elem(&dw_det_exempt, &zone_tag)) return DW_TC_ACT_OK;
+  k->zone_tag = zone_tag;
+  o.prefixlen = family == 6 ? dw_det_client_v6(k, cfg) : 128;
+  o.nx = (sc->buf[3] & 0x0F) == DW_RCODE_NXDOMAIN;
+  o.wire_len = wire_len;
+  o.signal = DW_DET_SIGNAL_ANSWERS;
+  dw_det_observe(cfg, &o, sc);
+  return DW_TC_ACT_OK;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

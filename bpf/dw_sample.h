@@ -11,10 +11,6 @@
 
 #include "dnswash_abi.h"
 
-struct {
-  __uint(type, BPF_MAP_TYPE_RINGBUF);
-  __uint(max_entries, DW_SAMPLES_RING_BYTES);
-} dw_samples SEC(".maps");
 
 /* Wire length of the QNAME in the scratch (at buf[12]) and 1 if the verdict parsed it this
  * packet, else 0 (the scratch then holds an older packet's bytes, which must not be reported).

@@ -26,12 +26,6 @@
 
 #include "dnswash_abi.h"
 
-struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, DW_SLIP_ENTRIES);
-  __type(key, struct dw_slip_key);
-  __type(value, struct dw_slip_val);
-} dw_slip_rate SEC(".maps");
 
 /* The walk's cursor lives in the CPU row's scratch (label_off, which this path does not use),
  * not on the stack: the verifier does not track values in map memory, so the callback's

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ban_table.h"
+#include "prefix_text.h"
 #include "client.h"
 #include "duration.h"
 #include "output.h"

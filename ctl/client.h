@@ -1,6 +1,6 @@
 // How a dnswashctl command talks to the running filter: the --iface option (global, may be
 // given before or after the command), resolving it to the one dnswashd of this network
-// namespace, and one request/reply over the control socket (loader/control_client.h).
+// namespace, and one request/reply over the control socket (control/control_client.h).
 // Failures are thrown as CtlError with one line for the operator; run() turns them into
 // "dnswashctl: <line>" on stderr and exit code 1.
 #pragma once

@@ -99,7 +99,7 @@ std::string fmt_percent(double f) {
 }
 
 std::optional<int64_t> parse_duration(std::string_view t) {
-  // The daemon's parser (loader/duration.h), so both read a duration the same way; the cap
+  // The daemon's parser (common/duration.h), so both read a duration the same way; the cap
   // keeps every result far from int64 overflow in milliseconds.
   auto v = dnswash::parse_duration(t);
   if (!v || *v > uint64_t(100) * 365 * 86400) return std::nullopt;

@@ -4,7 +4,7 @@
 //   - --json: one JSON document on stdout (print_json), names in \DDD presentation form so
 //     that no byte of an attack name can break it;
 //   - durations on the command line: parse_duration ("90", "90s", "10m", "2h", "1d", "1h30m"),
-//     loader/duration.h's parser with a 100-year cap.
+//     common/duration.h's parser with a 100-year cap.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // The datapath's verdict code (bpf/dw_verdict.h, compiled here by g++) run in userspace against
 // the live kernel maps. The NFQUEUE fallback classifies every queued packet with it and
 // `dnswashctl check` classifies a synthetic query with it, so both give exactly the verdict
-// the XDP program gives (tests/datapath proves it with a differential test).
+// the XDP program gives (tests/nfqueue proves it with a differential test).
 #pragma once
 
 #include <cstddef>

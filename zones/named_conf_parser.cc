@@ -18,6 +18,7 @@
 #include "named_conf_lexer.h"
 #include "name_order.h"
 #include "new_zones.h"
+#include "zone_index.h"
 
 namespace dnswash::zones {
 
@@ -578,9 +579,8 @@ class Parser {
     bool name_ok = append_wire_name(name.text, &names_, &name_error);
     uint64_t name_hash = 0;
     if (name_ok) {
-      name_hash = zone_index_hash(&view, std::string_view(names_).substr(name_off));
-      if (!index_slots_.empty())
-        __builtin_prefetch(&index_slots_[(name_hash >> 32) & (index_slots_.size() - 1)]);
+      name_hash = ZoneIndex::hash(&view, std::string_view(names_).substr(name_off));
+      index_.prefetch(name_hash);
     }
     Token t = next();
     if (t.kind == TokenKind::kWord) {
@@ -666,14 +666,6 @@ class Parser {
     return std::string_view(names_.data() + z.name_off, z.name_len);
   }
 
-  // Duplicate and in-view lookups go through an open-addressing table of (view, name) hashes,
-  // so a configuration with a million zones costs one probe per zone, not a scan.
-  static uint64_t zone_index_hash(const ViewInfo *view, std::string_view wire) {
-    uint64_t x =
-        std::hash<std::string_view>()(wire) ^ (uint64_t(uintptr_t(view)) * 0x9e3779b97f4a7c15ULL);
-    return x ^ (x >> 29);
-  }
-
   // Sizes the zone tables for a large file up front (a zone statement takes about 64 bytes):
   // growing them by doubling moved and faulted in every record again. Untouched reserved
   // memory costs nothing, so an overestimate is harmless.
@@ -683,58 +675,24 @@ class Parser {
     zones_.reserve(expect);
     names_.reserve(names_.size() + bytes / 4);
     if (options_.zone_details) details_.reserve(expect);
-    size_t slots = 64;
-    while (slots * 2 < expect * 3) slots *= 2;
-    if (slots > index_slots_.size()) {
-      std::vector<uint64_t> old(slots, 0);
-      old.swap(index_slots_);
-      for (uint64_t slot : old)
-        if (slot) insert_slot(slot);
-    }
-  }
-
-  // A slot holds the zone's index + 1 in its low 32 bits (0: free) and the upper half of its
-  // hash in the high bits, which also pick the home slot: probes and rehashing rarely have to
-  // look at the zone itself.
-  static uint64_t slot_of(size_t index, uint64_t hash) {
-    return (hash & 0xffffffff00000000ULL) | uint64_t(index + 1);
+    index_.reserve(expect);
   }
 
   void index_zone(const ZoneRec &rec, uint64_t hash) {
-    if ((zones_.size() + 1) * 3 > index_slots_.size() * 2) {  // load at most 2/3
-      std::vector<uint64_t> old(std::max<size_t>(64, index_slots_.size() * 2), 0);
-      old.swap(index_slots_);
-      for (uint64_t slot : old)
-        if (slot) insert_slot(slot);
-    }
+    index_.add(zones_.size(), hash);
     zones_.push_back(rec);
-    insert_slot(slot_of(zones_.size() - 1, hash));
-  }
-
-  void insert_slot(uint64_t slot) {
-    size_t mask = index_slots_.size() - 1;
-    for (size_t i = (slot >> 32) & mask;; i = (i + 1) & mask) {
-      if (!index_slots_[i]) {
-        index_slots_[i] = slot;
-        return;
-      }
-    }
   }
 
   const ZoneRec *find_zone(const ViewInfo *view, std::string_view wire) const {
-    return find_zone(view, wire, zone_index_hash(view, wire));
+    return find_zone(view, wire, ZoneIndex::hash(view, wire));
   }
 
   const ZoneRec *find_zone(const ViewInfo *view, std::string_view wire, uint64_t hash) const {
-    if (index_slots_.empty()) return nullptr;
-    size_t mask = index_slots_.size() - 1;
-    for (size_t i = (hash >> 32) & mask; index_slots_[i]; i = (i + 1) & mask) {
-      uint64_t slot = index_slots_[i];
-      if ((slot ^ hash) >> 32) continue;
-      const ZoneRec &z = zones_[uint32_t(slot) - 1];
-      if (z.view == view && rec_wire(z) == wire) return &z;
-    }
-    return nullptr;
+    auto i = index_.find(hash, [&](size_t n) {
+      const ZoneRec &z = zones_[n];
+      return z.view == view && rec_wire(z) == wire;
+    });
+    return i ? &zones_[*i] : nullptr;
   }
 
   void check_top_level_zones() {
@@ -921,7 +879,7 @@ class Parser {
   std::vector<ZoneRec> zones_;
   std::string names_;  // wire forms of the zone names, back to back
   std::vector<ZoneDetails> details_;
-  std::vector<uint64_t> index_slots_;  // see slot_of
+  ZoneIndex index_;  // zones_ by (view, wire name)
   std::vector<Warning> warnings_;
   bool uses_port_53_ = false;
   std::set<std::string> addresses_;

@@ -32,7 +32,7 @@ while (($#)); do
   esac
 done
 
-DNSWASHD=$build/loader/daemon/dnswashd
+DNSWASHD=$build/daemon/dnswashd
 DNSWASHCTL=$build/ctl/dnswashctl
 LAB_CTL=$build/tests/lab/lab_ctl
 DWQ=$build/tests/lab/dwq

@@ -1,5 +1,5 @@
 // Unit tests of the pieces behind dnswashctl's stats/top/check/metrics that need no kernel:
-// output helpers and durations (ctl/output.h), the top-K table (loader/daemon/top_table.h),
+// output helpers and durations (ctl/output.h), the top-K table (daemon/features/top_table.h),
 // the Prometheus text (checked for format here; tests/ctl/metrics_parse.py checks it with the
 // real parser), query types, the check frame and --metrics-listen addresses.
 #include <gtest/gtest.h>

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "ban_action.h"
+#include "ban_action_feature.h"
 #include "options.h"
 
 namespace dnswash::daemon {

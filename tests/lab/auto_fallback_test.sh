@@ -4,7 +4,7 @@
 # Then the last step of auto: on a port whose upper device (a bridge) has an XDP program of its
 # own, the kernel refuses XDP on the port in both modes, and auto ends in NFQUEUE mode.
 # The daemon is configured through a --config file here, with the same keys as the options.
-source "$(dirname "$0")/lab.sh"
+source "$(dirname "$0")/../support/netns.sh"
 
 lab_setup
 ip -n "$LAB_NS_S" link add dw0 type bridge

@@ -3,7 +3,7 @@
 # unknown interface, not root, a kernel without bpf(), an unreadable or invalid named.conf
 # (file:line:column), a pin dir not on a bpffs, a foreign XDP program on the interface, bad
 # options. Plus --help documenting every option with its default.
-source "$(dirname "$0")/lab.sh"
+source "$(dirname "$0")/../support/netns.sh"
 : "${NO_BPF_EXEC:?set NO_BPF_EXEC to the no_bpf_exec binary}"
 
 lab_setup
@@ -67,7 +67,7 @@ expect_error 2 "mode: .*not in" --iface "$LAB_IF" "${common[@]}" --mode bogus
 expect_error 2 "iface is required" "${common[@]}"
 
 # Somebody else's XDP program on the interface is never replaced.
-xdp_obj=$(dirname "$DNSWASHD")/../../bpf/gen/xdp_drop.bpf.o
+xdp_obj=${XDP_DROP_OBJ:?set XDP_DROP_OBJ to xdp_drop.bpf.o}
 ip -n "$LAB_NS_S" link set dev "$LAB_IF" xdpgeneric obj "$xdp_obj" sec xdp.frags ||
   lab_fail "cannot attach the foreign test program $xdp_obj"
 lab_daemon_run --iface "$LAB_IF" "${common[@]}"

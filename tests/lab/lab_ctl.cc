@@ -1,5 +1,5 @@
 // lab_ctl: sends one control request to the dnswashd of this network namespace (through
-// loader/control_client, the code dnswashctl uses) and prints the reply, or one field of it.
+// control/control_client, the code dnswashctl uses) and prints the reply, or one field of it.
 //   lab_ctl [--iface IF] [--field a.b] '{"cmd":"status"}'     exit 1 if the reply is not ok
 //   lab_ctl --list                                            running filters, one per line
 //   lab_ctl --notify-listen PATH    plays systemd: receives sd_notify datagrams on PATH and

@@ -4,7 +4,7 @@
 # banned addresses gets replies no larger than the queries, valid checksums, each counted as
 # banned-tc, and the per-prefix rate limit holds (the rest counted slip-limited).
 # Usage: slip_test.sh native|generic
-source "$(dirname "$0")/lab.sh"
+source "$(dirname "$0")/../support/netns.sh"
 : "${SLIP_FLOOD:?set SLIP_FLOOD to the slip_flood binary}"
 MODE=${1:?native or generic}
 
@@ -13,7 +13,7 @@ lab_setup
 # it is dropped, and with GRO alone it waits in the peer's ring for other traffic. So the
 # client's end gets an XDP_PASS program (generic XDP transmits through the stack and would
 # not need it; the lab is the same for both modes).
-xdp_pass_obj=$(dirname "$DNSWASHD")/../../bpf/gen/xdp_pass.bpf.o
+xdp_pass_obj=${XDP_PASS_OBJ:?set XDP_PASS_OBJ to xdp_pass.bpf.o}
 [[ -f $xdp_pass_obj ]] || lab_fail "no $xdp_pass_obj (build the xdp_pass_skel target)"
 ip -n "$LAB_NS_C" link set dev "$LAB_IF_C" xdpdrv obj "$xdp_pass_obj" sec xdp ||
   lab_fail "cannot attach xdp_pass to $LAB_IF_C"

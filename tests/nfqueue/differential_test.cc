@@ -7,7 +7,7 @@
 // bans, then byte flips and truncations) each go through three judges:
 //   A. the XDP program on the frame
 //   B. VerdictEngine::classify_frame on the same frame (the userspace build of dw_verdict.h)
-//   C. NfqJudge::decide on what NFQUEUE would hand to userspace: the IP packet as the kernel's
+//   C. nfqueue::Judge::decide on what NFQUEUE would hand to userspace: the IP packet as the kernel's
 //      IP layer passes it to PREROUTING (link header gone, trimmed to the IP length), cut to
 //      the copy range with its real length, and requeued whole when the judge asks to
 // and A == B == C is required. C skips frames the kernel never queues (see kernel_packet()).
@@ -30,8 +30,8 @@
 #include "config_map.h"
 #include "datapath_harness.h"
 #include "dns_name.h"
-#include "nfqueue_decide.h"
-#include "nfqueue_sampler.h"
+#include "nfqueue/judge.h"
+#include "nfqueue/sampler.h"
 #include "packet_builder.h"
 #include "reasons.h"
 
@@ -349,7 +349,7 @@ TEST(Differential, XdpVersusNfqueueDecision) {
   ASSERT_EQ(read_config(dp.skel().config_fd()).flags & DW_CFG_DRY_RUN, 0u);
   LiveMaps maps = maps_of(dp);
   VerdictEngine engine(maps);
-  NfqJudge judge(maps);
+  nfqueue::Judge judge(maps);
   ASSERT_TRUE(judge.begin_batch());  // maps are fixed for the whole run
 
   std::vector<uint64_t> by_reason(DW_R_COUNT, 0), nfq_by_reason(DW_R_COUNT, 0);
@@ -371,17 +371,17 @@ TEST(Differential, XdpVersusNfqueueDecision) {
     Skip sk = kernel_packet(f, &pkt);
     ++skipped[int(sk)];
     if (sk == Skip::None) {
-      size_t copied = std::min<size_t>(pkt.size(), NfqJudge::kCopyRange);
+      size_t copied = std::min<size_t>(pkt.size(), nfqueue::Judge::kCopyRange);
       truncated += copied < pkt.size();
-      NfqDecision d = judge.decide(pkt.data(), copied, pkt.size());
-      if (d.action == NfqDecision::NeedWhole) {
+      nfqueue::Decision d = judge.decide(pkt.data(), copied, pkt.size());
+      if (d.action == nfqueue::Decision::NeedWhole) {
         ++requeued;
         d = judge.decide(pkt.data(), pkt.size(), pkt.size(), false);
       }
       nr = d.reason;
       ++compared_c;
       if (nr >= 0 && nr < DW_R_COUNT) ++nfq_by_reason[size_t(nr)];
-      bad = bad || nr != xr || (d.action == NfqDecision::Drop) != dw_reason_is_drop(unsigned(xr)) ||
+      bad = bad || nr != xr || (d.action == nfqueue::Decision::Drop) != dw_reason_is_drop(unsigned(xr)) ||
             d.dry_run_passed;
     }
     if (bad) {
@@ -407,7 +407,7 @@ TEST(Differential, XdpVersusNfqueueDecision) {
   // proves less than it claims.
   for (unsigned r = 0; r < DW_R_COUNT; ++r) {
     if (r == DW_R_CHAOS_ALLOWED || r == DW_R_RESPONSE_ALLOWED) continue;  // flags are off
-    if (r == DW_R_BANNED_TC) continue;  // XDP-only, ban action tc (tests/datapath/slip_test.cc)
+    if (r == DW_R_BANNED_TC) continue;  // XDP-only, ban action tc (tests/bpf/slip_test.cc)
     EXPECT_GT(by_reason[r], 0u) << "no frame got " << counter_name(r);
     EXPECT_GT(nfq_by_reason[r], 0u) << "no queued packet got " << counter_name(r);
   }
@@ -422,7 +422,7 @@ TEST(Differential, AllowFlagsAgree) {
   Datapath dp;
   dp.set_zones({"example.com"});
   dp.set_flag(DW_CFG_ALLOW_CHAOS | DW_CFG_ALLOW_RESPONSES, true);
-  NfqJudge judge(maps_of(dp));
+  nfqueue::Judge judge(maps_of(dp));
   ASSERT_TRUE(judge.begin_batch());
   DnsSpec chaos;
   chaos.qname = "version.bind";
@@ -432,9 +432,9 @@ TEST(Differential, AllowFlagsAgree) {
   for (const DnsSpec &d : {chaos, resp}) {
     Bytes f = frame(FrameSpec{}, dns_message(d));
     int xr = dp.run(f).reason();
-    NfqDecision n = judge.decide(f.data() + 14, f.size() - 14, f.size() - 14);
+    nfqueue::Decision n = judge.decide(f.data() + 14, f.size() - 14, f.size() - 14);
     EXPECT_EQ(n.reason, xr);
-    EXPECT_EQ(n.action, NfqDecision::Accept);
+    EXPECT_EQ(n.action, nfqueue::Decision::Accept);
     EXPECT_TRUE(xr == DW_R_CHAOS_ALLOWED || xr == DW_R_RESPONSE_ALLOWED) << rname(xr);
   }
 }
@@ -445,18 +445,18 @@ TEST(Differential, DryRunAcceptsDrops) {
   Datapath dp;
   dp.set_zones({"example.com"});
   dp.set_flag(DW_CFG_DRY_RUN, true);
-  NfqJudge judge(maps_of(dp));
+  nfqueue::Judge judge(maps_of(dp));
   ASSERT_TRUE(judge.begin_batch());
   Bytes junk = query_frame("www.example.org");
   RunResult x = dp.run(junk);
   EXPECT_EQ(x.reason(), DW_R_NOT_AUTH);
   EXPECT_EQ(x.delta[DW_C_DRYRUN_PASSED], 1u);
-  NfqDecision n = judge.decide(junk.data() + 14, junk.size() - 14, junk.size() - 14);
+  nfqueue::Decision n = judge.decide(junk.data() + 14, junk.size() - 14, junk.size() - 14);
   EXPECT_EQ(n.reason, DW_R_NOT_AUTH);
-  EXPECT_EQ(n.action, NfqDecision::Accept);
+  EXPECT_EQ(n.action, nfqueue::Decision::Accept);
   EXPECT_TRUE(n.dry_run_passed);
   Bytes ok = query_frame("www.example.com");
-  NfqDecision a = judge.decide(ok.data() + 14, ok.size() - 14, ok.size() - 14);
+  nfqueue::Decision a = judge.decide(ok.data() + 14, ok.size() - 14, ok.size() - 14);
   EXPECT_EQ(a.reason, DW_R_ALLOWED);
   EXPECT_FALSE(a.dry_run_passed);
 }
@@ -466,7 +466,7 @@ TEST(Differential, DryRunAcceptsDrops) {
 TEST(Differential, CopyRangeAndRequeue) {
   Datapath dp;
   dp.set_zones({"example.com"});
-  NfqJudge judge(maps_of(dp));
+  nfqueue::Judge judge(maps_of(dp));
   ASSERT_TRUE(judge.begin_batch());
   FrameSpec s;
   s.family = 6;
@@ -475,8 +475,8 @@ TEST(Differential, CopyRangeAndRequeue) {
   d.qname = "www.example.com";
   Bytes f = frame(s, dns_message(d));
   Bytes pkt(f.begin() + 14, f.end());
-  NfqDecision n = judge.decide(pkt.data(), NfqJudge::kCopyRange, pkt.size());
-  EXPECT_EQ(n.action, NfqDecision::NeedWhole);
+  nfqueue::Decision n = judge.decide(pkt.data(), nfqueue::Judge::kCopyRange, pkt.size());
+  EXPECT_EQ(n.action, nfqueue::Decision::NeedWhole);
   n = judge.decide(pkt.data(), pkt.size(), pkt.size(), false);
   EXPECT_EQ(n.reason, DW_R_ALLOWED);
   EXPECT_EQ(n.reason, dp.run(f).reason());
@@ -485,16 +485,16 @@ TEST(Differential, CopyRangeAndRequeue) {
   d.trailer.assign(1000, 0);  // a long message after the question
   Bytes g = frame(s4, dns_message(d));
   Bytes pkt4(g.begin() + 14, g.end());
-  n = judge.decide(pkt4.data(), NfqJudge::kCopyRange, pkt4.size());
-  EXPECT_EQ(n.action, NfqDecision::Accept);
+  n = judge.decide(pkt4.data(), nfqueue::Judge::kCopyRange, pkt4.size());
+  EXPECT_EQ(n.action, nfqueue::Decision::Accept);
   EXPECT_EQ(n.reason, dp.run(g).reason());
   // Real length shorter than the UDP length says: malformed on both sides.
-  n = judge.decide(pkt4.data(), NfqJudge::kCopyRange, pkt4.size() - 1);
+  n = judge.decide(pkt4.data(), nfqueue::Judge::kCopyRange, pkt4.size() - 1);
   EXPECT_EQ(n.reason, DW_R_MALFORMED);
 }
 
 // `dnswashctl top` in NFQUEUE mode: for every drop both legs judge, the event the queue
-// threads build (make_sample_event) equals the one the XDP program's sampler writes to its
+// threads build (nfqueue::make_sample_event) equals the one the XDP program's sampler writes to its
 // ring: reason, family, source, name and type.
 TEST(Differential, DropSamplesMatchXdp) {
   uint64_t seed = std::random_device{}();
@@ -522,7 +522,7 @@ TEST(Differential, DropSamplesMatchXdp) {
   ring_buffer *rb =
       ring_buffer__new(bpf_map__fd(dp.skel().skel()->maps.dw_samples), on_event, &ring, nullptr);
   ASSERT_NE(rb, nullptr);
-  NfqJudge judge(maps_of(dp));
+  nfqueue::Judge judge(maps_of(dp));
   ASSERT_TRUE(judge.begin_batch());
   size_t compared = 0, with_name = 0;
   for (size_t i = 0; i < 20000 && !HasFailure(); ++i) {
@@ -537,14 +537,14 @@ TEST(Differential, DropSamplesMatchXdp) {
     ASSERT_EQ(ring.size(), 1u) << "drop " << rname(x.reason()) << " not sampled once";
     Bytes pkt;
     if (kernel_packet(f, &pkt) != Skip::None) continue;
-    size_t copied = std::min<size_t>(pkt.size(), NfqJudge::kCopyRange);
-    NfqDecision d = judge.decide(pkt.data(), copied, pkt.size());
-    if (d.action == NfqDecision::NeedWhole) {
+    size_t copied = std::min<size_t>(pkt.size(), nfqueue::Judge::kCopyRange);
+    nfqueue::Decision d = judge.decide(pkt.data(), copied, pkt.size());
+    if (d.action == nfqueue::Decision::NeedWhole) {
       copied = pkt.size();
       d = judge.decide(pkt.data(), copied, pkt.size(), false);
     }
-    ASSERT_EQ(d.action, NfqDecision::Drop);
-    dw_sample_event n = make_sample_event(d.verdict, pkt.data(), copied);
+    ASSERT_EQ(d.action, nfqueue::Decision::Drop);
+    dw_sample_event n = nfqueue::make_sample_event(d.verdict, pkt.data(), copied);
     const dw_sample_event &e = ring[0];
     std::string where = " (" + rname(x.reason()) + ", frame " + hex(f) + ")";
     EXPECT_EQ(n.reason, e.reason) << where;
@@ -565,7 +565,7 @@ TEST(Differential, DropSamplesMatchXdp) {
 
 // The queue threads' sampler follows dw_config like the XDP sampler: off at 0, at most
 // sample_per_s a second, and a full queue loses the sample (the caller counts samples-lost).
-TEST(NfqSampler, RateAndQueueLimits) {
+TEST(nfqueue::Sampler, RateAndQueueLimits) {
   Bytes f = query_frame("www.example.org");
   UserVerdict v;
   v.reason = DW_R_NOT_AUTH;
@@ -573,16 +573,16 @@ TEST(NfqSampler, RateAndQueueLimits) {
   const uint8_t *pkt = f.data() + 14;
   size_t len = f.size() - 14;
   dw_config c{};
-  SampleQueue q(3);
-  NfqSampler s;
-  EXPECT_EQ(s.on_drop(c, v, pkt, len, 1, q), NfqSampler::kSkipped);  // sampling off
+  nfqueue::SampleQueue q(3);
+  nfqueue::Sampler s;
+  EXPECT_EQ(s.on_drop(c, v, pkt, len, 1, q), nfqueue::Sampler::kSkipped);  // sampling off
   c.sample_every = 1;
   c.sample_per_s = 2;
-  EXPECT_EQ(s.on_drop(c, v, pkt, len, 10, q), NfqSampler::kSampled);
-  EXPECT_EQ(s.on_drop(c, v, pkt, len, 20, q), NfqSampler::kSampled);
-  EXPECT_EQ(s.on_drop(c, v, pkt, len, 30, q), NfqSampler::kSkipped);  // 2 this second
-  EXPECT_EQ(s.on_drop(c, v, pkt, len, 1000000010, q), NfqSampler::kSampled);
-  EXPECT_EQ(s.on_drop(c, v, pkt, len, 1000000020, q), NfqSampler::kLost);  // queue of 3 full
+  EXPECT_EQ(s.on_drop(c, v, pkt, len, 10, q), nfqueue::Sampler::kSampled);
+  EXPECT_EQ(s.on_drop(c, v, pkt, len, 20, q), nfqueue::Sampler::kSampled);
+  EXPECT_EQ(s.on_drop(c, v, pkt, len, 30, q), nfqueue::Sampler::kSkipped);  // 2 this second
+  EXPECT_EQ(s.on_drop(c, v, pkt, len, 1000000010, q), nfqueue::Sampler::kSampled);
+  EXPECT_EQ(s.on_drop(c, v, pkt, len, 1000000020, q), nfqueue::Sampler::kLost);  // queue of 3 full
   auto taken = q.take();
   ASSERT_EQ(taken.size(), 3u);
   auto name = parse_wire_name(taken[0].qname, taken[0].qname_len);
@@ -593,10 +593,10 @@ TEST(NfqSampler, RateAndQueueLimits) {
   // One in every 4: about a quarter of 40,000 drops (the XDP sampler's rule, random).
   c.sample_every = 4;
   c.sample_per_s = UINT32_MAX;
-  SampleQueue big(100000);
+  nfqueue::SampleQueue big(100000);
   size_t n = 0;
   for (int i = 0; i < 40000; ++i)
-    n += s.on_drop(c, v, pkt, len, 2000000000, big) == NfqSampler::kSampled;
+    n += s.on_drop(c, v, pkt, len, 2000000000, big) == nfqueue::Sampler::kSampled;
   EXPECT_GT(n, 9000u);
   EXPECT_LT(n, 11000u);
 }

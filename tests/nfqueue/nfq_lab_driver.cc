@@ -1,5 +1,5 @@
 // A small stand-in for dnswashd's NFQUEUE mode, for the lab test and the benchmark: loads the
-// XDP program (not attached), fills its zone and ban maps, runs NfqueueFilter on an interface
+// XDP program (not attached), fills its zone and ban maps, runs nfqueue::Filter on an interface
 // until SIGTERM/SIGINT, then writes the counters and queue stats as JSON.
 //
 //   nfq-lab-driver --iface veth0 --zone example.com --zone example.net [--queues 2]
@@ -19,16 +19,16 @@
 #include "dns_name.h"
 #include "dnswash_skel.h"
 #include "error.h"
-#include "nfqueue_filter.h"
-#include "nfqueue_rules.h"
+#include "nfqueue/filter.h"
+#include "nfqueue/rules.h"
 #include "reasons.h"
 #include "zone_table.h"
 
 using namespace dnswash;
 
 int main(int argc, char **argv) {
-  CLI::App app{"NfqueueFilter lab driver"};
-  NfqueueOptions opt;
+  CLI::App app{"nfqueue::Filter lab driver"};
+  nfqueue::Options opt;
   std::vector<std::string> zones, bans;
   std::string zones_file, ready_file, out_file, stale_iface;
   bool dry_run = false;
@@ -48,7 +48,7 @@ int main(int argc, char **argv) {
 
   try {
     if (!stale_iface.empty()) {
-      std::printf("%d\n", QueueRules::remove_stale(stale_iface));
+      std::printf("%d\n", nfqueue::Rules::remove_stale(stale_iface));
       return 0;
     }
     if (opt.iface.empty()) throw Error("--iface is required");
@@ -89,7 +89,7 @@ int main(int argc, char **argv) {
     maps.config_fd = skel->config_fd();
     nlohmann::json result;
     {
-      NfqueueFilter filter(opt, maps, skel->counters_fd());
+      nfqueue::Filter filter(opt, maps, skel->counters_fd());
       std::fprintf(stderr, "nfq-lab-driver: %s, %u queue(s) from %u, %s\n",
                    filter.backend().c_str(), opt.queues, opt.queue_base,
                    opt.fail_closed ? "fail-closed" : "fail-open");

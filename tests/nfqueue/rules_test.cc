@@ -8,8 +8,8 @@
 
 #include "datapath_harness.h"
 #include "error.h"
-#include "nfqueue_filter.h"
-#include "nfqueue_rules.h"
+#include "nfqueue/filter.h"
+#include "nfqueue/rules.h"
 
 namespace dnswash {
 namespace {
@@ -38,32 +38,32 @@ class InNetns : public ::testing::Test {
 
 TEST(RuleNames, InterfaceNameChecked) {
   for (const char *ok : {"eth0", "veth-a.10", "br@x", "ens3+", "a_b"})
-    EXPECT_NO_THROW(check_iface_name(ok)) << ok;
+    EXPECT_NO_THROW(nfqueue::check_iface_name(ok)) << ok;
   for (const char *bad : {"", "a b", "x\"y", "abcdefghijklmnop", "a/b", "..", "a;b", "a'b"})
-    EXPECT_THROW(check_iface_name(bad), Error) << bad;
+    EXPECT_THROW(nfqueue::check_iface_name(bad), Error) << bad;
 }
 
 TEST(RuleNames, NftTableNamesAreDistinct) {
-  EXPECT_EQ(nft_table_name("eth0"), "dnswash_eth0");
-  EXPECT_EQ(nft_table_name("a-b"), "dnswash_a_2db");
-  EXPECT_EQ(nft_table_name("a_2db"), "dnswash_a_5f2db");
-  EXPECT_NE(nft_table_name("a.b"), nft_table_name("a_2eb"));
+  EXPECT_EQ(nfqueue::nft_table_name("eth0"), "dnswash_eth0");
+  EXPECT_EQ(nfqueue::nft_table_name("a-b"), "dnswash_a_2db");
+  EXPECT_EQ(nfqueue::nft_table_name("a_2db"), "dnswash_a_5f2db");
+  EXPECT_NE(nfqueue::nft_table_name("a.b"), nfqueue::nft_table_name("a_2eb"));
 }
 
 TEST(RuleText, IptablesRule) {
-  QueueRuleSpec s;
+  nfqueue::RuleSpec s;
   s.iface = "eth0";
   auto join = [](const std::vector<std::string> &v) {
     std::string out;
     for (const auto &a : v) out += (out.empty() ? "" : " ") + a;
     return out;
   };
-  EXPECT_EQ(join(QueueRules::iptables_rule(s)),
+  EXPECT_EQ(join(nfqueue::Rules::iptables_rule(s)),
             "-t raw PREROUTING -i eth0 -p udp --dport 53 -m comment --comment dnswash:eth0 -j "
             "NFQUEUE --queue-num 53 --queue-bypass");
   s.queues = 2;
   s.bypass = false;
-  EXPECT_EQ(join(QueueRules::iptables_rule(s)),
+  EXPECT_EQ(join(nfqueue::Rules::iptables_rule(s)),
             "-t raw PREROUTING -i eth0 -p udp --dport 53 -m comment --comment dnswash:eth0 -j "
             "NFQUEUE --queue-balance 53:54");
 }
@@ -71,28 +71,28 @@ TEST(RuleText, IptablesRule) {
 TEST_F(InNetns, NftScriptParses) {
   // The kernel here may lack the nft queue expression: then nft must fail in the kernel
   // ("Could not process rule"), never in its parser.
-  QueueRuleSpec s;
+  nfqueue::RuleSpec s;
   s.iface = "dwt-0";
   s.queues = 2;
-  CommandResult r = run_command({"nft", QueueRules::nft_script(s)});
+  CommandResult r = run_command({"nft", nfqueue::Rules::nft_script(s)});
   EXPECT_TRUE(r.status == 0 || r.output.find("Could not process rule") != std::string::npos)
       << r.output;
   EXPECT_EQ(r.output.find("syntax error"), std::string::npos) << r.output;
   // The same script with a statement every kernel has installs, and is one table.
-  std::string script = QueueRules::nft_script(s);
+  std::string script = nfqueue::Rules::nft_script(s);
   script.replace(script.find("queue flags bypass to 53-54"), 27, "counter");
   r = run_command({"nft", script});
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(count(run_command({"nft", "list", "tables"}).output, "table inet dnswash_dwt_2d0"), 1);
-  EXPECT_EQ(QueueRules::remove_stale("dwt-0"), 1);
+  EXPECT_EQ(nfqueue::Rules::remove_stale("dwt-0"), 1);
   EXPECT_EQ(count(listing(), "dnswash"), 0);
 }
 
 TEST_F(InNetns, InstallAndRemove) {
-  QueueRuleSpec s;
+  nfqueue::RuleSpec s;
   s.iface = "dwt0";
   {
-    auto rules = QueueRules::install(s);
+    auto rules = nfqueue::Rules::install(s);
     ASSERT_TRUE(rules);
     EXPECT_TRUE(rules->backend() == "nft" || rules->backend() == "iptables-nft")
         << rules->backend();
@@ -108,13 +108,13 @@ TEST_F(InNetns, InstallAndRemove) {
 }
 
 TEST_F(InNetns, RemoveStaleTakesOnlyTaggedRules) {
-  QueueRuleSpec s;
+  nfqueue::RuleSpec s;
   s.iface = "dwt0";
-  QueueRuleSpec other = s;
+  nfqueue::RuleSpec other = s;
   other.iface = "dwt1";
   for (const char *bin : {"iptables-nft", "ip6tables-nft"}) {
     for (const auto *spec : {&s, &other}) {
-      std::vector<std::string> a = QueueRules::iptables_rule(*spec);
+      std::vector<std::string> a = nfqueue::Rules::iptables_rule(*spec);
       a.insert(a.begin() + 2, "-A");
       a.insert(a.begin(), bin);
       ASSERT_EQ(run_command(a).status, 0);
@@ -122,13 +122,13 @@ TEST_F(InNetns, RemoveStaleTakesOnlyTaggedRules) {
     ASSERT_EQ(
         run_command({bin, "-t", "raw", "-A", "PREROUTING", "-p", "udp", "-j", "ACCEPT"}).status, 0);
   }
-  EXPECT_EQ(QueueRules::remove_stale("dwt0"), 2);
+  EXPECT_EQ(nfqueue::Rules::remove_stale("dwt0"), 2);
   std::string l = listing();
   EXPECT_EQ(count(l, "dnswash:dwt0"), 0) << l;
   EXPECT_EQ(count(l, "dnswash:dwt1"), 2) << l;
   EXPECT_EQ(count(l, "-j ACCEPT"), 2) << l;
-  EXPECT_EQ(QueueRules::remove_stale("dwt0"), 0);
-  EXPECT_EQ(QueueRules::remove_stale("bad name"), 0);
+  EXPECT_EQ(nfqueue::Rules::remove_stale("dwt0"), 0);
+  EXPECT_EQ(nfqueue::Rules::remove_stale("bad name"), 0);
 }
 
 LiveMaps maps_of(test::Datapath &dp) {
@@ -137,16 +137,16 @@ LiveMaps maps_of(test::Datapath &dp) {
 
 TEST_F(InNetns, FailedStartLeavesNothing) {
   test::Datapath dp;
-  NfqueueOptions a;
+  nfqueue::Options a;
   a.iface = "dwt0";
   a.queue_base = 60;
-  NfqueueFilter first(a, maps_of(dp), dp.skel().counters_fd());
+  nfqueue::Filter first(a, maps_of(dp), dp.skel().counters_fd());
   EXPECT_EQ(count(listing(), "dnswash:dwt0"), 2);
   // Queue 60 is taken: the second filter must fail before any rule of its own goes in.
-  NfqueueOptions b = a;
+  nfqueue::Options b = a;
   b.iface = "dwt1";
   try {
-    NfqueueFilter second(b, maps_of(dp), dp.skel().counters_fd());
+    nfqueue::Filter second(b, maps_of(dp), dp.skel().counters_fd());
     ADD_FAILURE() << "a second filter bound queue 60";
   } catch (const Error &e) {
     EXPECT_NE(std::string(e.what()).find("another process holds this queue"), std::string::npos)
@@ -155,14 +155,14 @@ TEST_F(InNetns, FailedStartLeavesNothing) {
   EXPECT_EQ(count(listing(), "dnswash:dwt1"), 0);
   // Its whole-packet queue (61) is taken too.
   b.queue_base = 61;
-  EXPECT_THROW(NfqueueFilter(b, maps_of(dp), dp.skel().counters_fd()), Error);
+  EXPECT_THROW(nfqueue::Filter(b, maps_of(dp), dp.skel().counters_fd()), Error);
   EXPECT_EQ(count(listing(), "dnswash:dwt1"), 0);
   // Bad options never reach the kernel.
   b.queue_base = 65535;
-  EXPECT_THROW(NfqueueFilter(b, maps_of(dp), dp.skel().counters_fd()), Error);
+  EXPECT_THROW(nfqueue::Filter(b, maps_of(dp), dp.skel().counters_fd()), Error);
   b.iface = "bad name";
   b.queue_base = 70;
-  EXPECT_THROW(NfqueueFilter(b, maps_of(dp), dp.skel().counters_fd()), Error);
+  EXPECT_THROW(nfqueue::Filter(b, maps_of(dp), dp.skel().counters_fd()), Error);
   first.stop();
   EXPECT_EQ(count(listing(), "dnswash"), 0);
   EXPECT_FALSE(first.backend().empty());  // stays readable after stop
