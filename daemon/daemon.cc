@@ -26,6 +26,7 @@
 #include "config_map.h"
 #include "control_server.h"
 #include "daemon_hooks.h"
+#include "bans_feature.h"
 #include "detector_feature.h"
 #include "counters.h"
 #include "dnswash_skel.h"
@@ -110,6 +111,7 @@ class Daemon final : public DaemonHooks {
   void run_due_timers();
   void stop();
   void write_state_file();
+  void add_core_commands();
   json handle(const json &req, const Peer &peer);
   json status() const override;
 
@@ -232,6 +234,7 @@ void Daemon::start() {
     attach_fresh();
   }
 
+  add_core_commands();
   start_features();
   write_state_file();
   std::string ready = "READY=1\nSTATUS=filtering " + opt_.iface + " (" + mode_name(mode_) + ", " +
@@ -368,7 +371,10 @@ void Daemon::start_features() {
   // One line per feature: features_.push_back(std::make_unique<Feature>(*this, ...));
   // (a feature registers its commands, fds, timers and status in its constructor).
   features_.push_back(std::make_unique<BanActionFeature>(*this));
-  features_.push_back(std::make_unique<DetectorFeature>(*this));
+  auto bans = std::make_unique<BansFeature>(*this);
+  BansFeature &bans_ref = *bans;
+  features_.push_back(std::move(bans));
+  features_.push_back(std::make_unique<DetectorFeature>(*this, bans_ref));
   features_.push_back(std::make_unique<SamplerFeature>(*this));
   features_.push_back(std::make_unique<CheckFeature>(*this));
   features_.push_back(std::make_unique<MetricsFeature>(*this));
@@ -555,22 +561,17 @@ json Daemon::status() const {
   return j;
 }
 
-json Daemon::handle(const json &req, const Peer &peer) {
-  const std::string cmd = req.at("cmd").get<std::string>();
-  auto need_admin = [&] {
-    if (peer.uid != 0 && peer.uid != geteuid())
-      throw Error("'" + cmd + "' changes the filter: only root (or uid " +
-                  std::to_string(geteuid()) + ") may do that");
-  };
-  if (cmd == "status") return status();
-  if (cmd == "counters") {
+// The daemon's own commands, registered like every feature's (one registry, one admin check
+// in handle()).
+void Daemon::add_core_commands() {
+  add_command("status", false, [this](const json &, const Peer &) { return status(); });
+  add_command("counters", false, [this](const json &, const Peer &) -> json {
     Counters c = read_counters(skel_->counters_fd());
     json counters = json::object();
     for (unsigned i = 0; i < DW_C_COUNT; ++i) counters[std::string(counter_name(i))] = c[i];
     return {{"ok", true}, {"counters", counters}};
-  }
-  if (cmd == "set-flag") {
-    need_admin();
+  });
+  add_command("set-flag", true, [this](const json &req, const Peer &peer) -> json {
     const std::string flag = req.at("flag").get<std::string>();
     const bool value = req.at("value").get<bool>();
     uint32_t bit = flag == "dry-run"       ? DW_CFG_DRY_RUN
@@ -582,8 +583,8 @@ json Daemon::handle(const json &req, const Peer &peer) {
     set_config_flag(skel_->config_fd(), bit, value);
     spdlog::info("control (pid {} uid {}): {} {}", peer.pid, peer.uid, flag, value ? "on" : "off");
     return {{"ok", true}, {"flag", flag}, {"value", value}};
-  }
-  if (cmd == "zones") {
+  });
+  add_command("zones", false, [this](const json &req, const Peer &) -> json {
     if (zone_names_.empty()) zone_names_ = table_->names();
     size_t offset = req.value("offset", size_t(0));
     size_t limit = req.value("limit", size_t(10000));
@@ -591,21 +592,27 @@ json Daemon::handle(const json &req, const Peer &peer) {
     for (size_t i = offset; i < table_->size() && i - offset < limit; ++i)
       names.push_back(zone_names_[i]);
     return {{"ok", true}, {"total", table_->size()}, {"offset", offset}, {"zones", names}};
-  }
-  if (cmd == "resync") {
-    need_admin();
+  });
+  add_command("resync", true, [this](const json &, const Peer &) -> json {
     bool ok = sync_->resync("control request");
     json r = {{"ok", ok}, {"zones", table_->size()}};
     if (!ok) r["error"] = sync_->status().last_error;
     return r;
+  });
+}
+
+json Daemon::handle(const json &req, const Peer &peer) {
+  const std::string cmd = req.at("cmd").get<std::string>();
+  auto it = commands_.find(cmd);
+  if (it == commands_.end()) {
+    std::string known;
+    for (const auto &[name, entry] : commands_) known += (known.empty() ? "" : ", ") + name;
+    throw Error("unknown command '" + cmd + "' (" + known + ")");
   }
-  if (auto it = commands_.find(cmd); it != commands_.end()) {
-    if (it->second.admin) need_admin();
-    return it->second.fn(req, peer);
-  }
-  std::string known = "status, counters, set-flag, zones, resync";
-  for (const auto &[name, entry] : commands_) known += ", " + name;
-  throw Error("unknown command '" + cmd + "' (" + known + ")");
+  if (it->second.admin && peer.uid != 0 && peer.uid != geteuid())
+    throw Error("'" + cmd + "' changes the filter: only root (or uid " +
+                std::to_string(geteuid()) + ") may do that");
+  return it->second.fn(req, peer);
 }
 
 }  // namespace

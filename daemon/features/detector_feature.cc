@@ -97,18 +97,14 @@ bool at_or_below(const DnsName &name, const DnsName &zone) {
 
 }  // namespace
 
-DetectorFeature::DetectorFeature(DaemonHooks &h) : h_(h), ifindex_(h.ifindex()) {
+DetectorFeature::DetectorFeature(DaemonHooks &h, BansFeature &bans)
+    : h_(h), bans_(&bans.manager()), ifindex_(h.ifindex()) {
   const Options &o = h.options();
   enabled_ = o.detector;
   queries_ = o.detector_signal == "queries";
   threshold_ = o.detector_threshold ? o.detector_threshold : (queries_ ? 20 : 3);
   window_s_ =
       uint32_t(std::min<uint64_t>(duration_s(o.detector_window, "--detector-window"), UINT32_MAX));
-  BanPolicy policy;
-  policy.first_s = duration_s(o.ban_time, "--ban-time");
-  policy.repeat_s = o.ban_repeat == "permanent" ? 0 : duration_s(o.ban_repeat, "--ban-repeat");
-  policy.forget_s = o.ban_forget == "never" ? 0 : duration_s(o.ban_forget, "--ban-forget");
-  policy.history_max = o.ban_history_max;
   for (const auto &c : o.never_ban) {
     std::string err;
     if (!parse_ban_prefix(c, &err)) throw Error("--never-ban " + c + ": " + err);
@@ -118,9 +114,6 @@ DetectorFeature::DetectorFeature(DaemonHooks &h) : h_(h), ifindex_(h.ifindex()) 
     std::string err;
     if (!parse_dns_name(z, &err)) throw Error("--detector-exempt-zone " + z + ": " + err);
   }
-  std::string path = o.ban_state_dir.empty() ? "" : o.ban_state_dir + "/bans-" + o.iface + ".json";
-  bans_ = std::make_unique<BanManager>(h.skel().bans_fd(), path, policy);
-  bans_->load();
   tokens_ = o.detector_max_bans_per_min;
 
   refresh_exempt();
@@ -137,21 +130,14 @@ DetectorFeature::DetectorFeature(DaemonHooks &h) : h_(h), ifindex_(h.ifindex()) 
         "ban {} then {}",
         queries_ ? "queries" : "answers", threshold_, duration_text(window_s_),
         queries_ ? "" : " (ratio guard " + std::to_string(o.detector_min_nx_pct) + "% NXDOMAIN)",
-        duration_text(policy.first_s),
-        policy.repeat_s ? duration_text(policy.repeat_s) : "permanent");
+        duration_text(bans_->policy().first_s),
+        bans_->policy().repeat_s ? duration_text(bans_->policy().repeat_s) : "permanent");
   }
 
-  h.add_command("bans", false, [this](const json &r, const Peer &) { return cmd_bans(r); });
-  h.add_command("ban-add", true,
-                [this](const json &r, const Peer &p) { return cmd_ban_add(r, p); });
-  h.add_command("ban-del", true,
-                [this](const json &r, const Peer &p) { return cmd_ban_del(r, p); });
-  h.add_command("ban-flush", true,
-                [this](const json &r, const Peer &p) { return cmd_ban_flush(r, p); });
+  // Events first, then the bans feature's sweep: a ban the sweep must not adopt blind.
+  if (rb_) bans.before_sweep([this] { ring_buffer__consume(rb_); });
   h.add_status("detector", [this] { return status(); });
   h.every(std::chrono::milliseconds(1000), [this] {
-    if (rb_) ring_buffer__consume(rb_);  // events first: a ban the sweep must not adopt blind
-    bans_->sweep();
     if (enabled_) refill_budget();
     if (h_.sync_status().applies != seen_applies_) refresh_exempt();
   });
@@ -173,7 +159,6 @@ DetectorFeature::~DetectorFeature() {
       cfg.det_bans_budget = 0;
       write_config(h_.skel().config_fd(), cfg);
     }
-    bans_->save();
   } catch (const std::exception &e) {
     spdlog::warn("stopping the detector: {}", e.what());
   }
@@ -419,62 +404,6 @@ json DetectorFeature::status() const {
       {"exempt_zones", exempt_tags_.size()},
       {"never_ban", never},
       {"state_file", bans_->state_path()}};
-}
-
-json DetectorFeature::cmd_bans(const json &req) {
-  size_t offset = req.value("offset", size_t(0));
-  size_t limit = req.value("limit", size_t(1000));
-  size_t total = 0;
-  json list = bans_->list(offset, limit, &total);
-  return {{"ok", true}, {"total", total}, {"bans", list}};
-}
-
-json DetectorFeature::cmd_ban_add(const json &req, const Peer &peer) {
-  std::string err;
-  if (!req.contains("prefix") || !req["prefix"].is_string())
-    return {{"ok", false}, {"error", "ban-add needs \"prefix\" (an address or CIDR)"}};
-  auto key = parse_ban_prefix(req["prefix"].get<std::string>(), &err);
-  if (!key) return {{"ok", false}, {"error", err}};
-  bool permanent = req.value("permanent", false);
-  bool has_seconds = req.contains("seconds") && !req["seconds"].is_null();
-  if (permanent == has_seconds)
-    return {{"ok", false},
-            {"error",
-             "ban-add needs exactly one of \"seconds\" (a positive number) or "
-             "\"permanent\": true"}};
-  std::optional<uint64_t> secs;
-  if (has_seconds) {
-    if (!req["seconds"].is_number_unsigned() || req["seconds"].get<uint64_t>() == 0 ||
-        req["seconds"].get<uint64_t>() > 100ull * 365 * 86400)
-      return {{"ok", false}, {"error", "\"seconds\" must be a whole number from 1 to 100 years"}};
-    secs = req["seconds"].get<uint64_t>();
-  }
-  const BanRecord &r = bans_->add_operator(*key, secs);
-  spdlog::info("control (pid {} uid {}): ban {} {}", peer.pid, peer.uid, ban_prefix_text(r.key),
-               secs ? "for " + duration_text(*secs) : "permanently");
-  auto e = bans_->expires_unix_ms(r);
-  return {{"ok", true},
-          {"prefix", ban_prefix_text(r.key)},
-          {"expires_unix_ms", e ? json(*e) : json(nullptr)}};
-}
-
-json DetectorFeature::cmd_ban_del(const json &req, const Peer &peer) {
-  std::string err;
-  if (!req.contains("prefix") || !req["prefix"].is_string())
-    return {{"ok", false}, {"error", "ban-del needs \"prefix\" (an address or CIDR)"}};
-  auto key = parse_ban_prefix(req["prefix"].get<std::string>(), &err);
-  if (!key) return {{"ok", false}, {"error", err}};
-  if (!bans_->del(*key)) return {{"ok", false}, {"error", "no ban on " + ban_prefix_text(*key)}};
-  spdlog::info("control (pid {} uid {}): unban {}", peer.pid, peer.uid, ban_prefix_text(*key));
-  return {{"ok", true}, {"prefix", ban_prefix_text(*key)}};
-}
-
-json DetectorFeature::cmd_ban_flush(const json &req, const Peer &peer) {
-  bool det_only = req.value("detector_only", false);
-  size_t n = bans_->flush(det_only);
-  spdlog::info("control (pid {} uid {}): flushed {} {}ban(s)", peer.pid, peer.uid, n,
-               det_only ? "detector " : "");
-  return {{"ok", true}, {"removed", n}};
 }
 
 }  // namespace dnswash::daemon

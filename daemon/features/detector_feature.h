@@ -1,8 +1,8 @@
-// dnswashd's rolling-subdomain detector and ban management (docs/detector.md): the detector's
-// kernel parameters, the tc egress program (answers signal), the exempt-zone and never-ban maps,
-// the event ring buffer, the ban budget, the BanManager, the `bans`/`ban-add`/`ban-del`/
-// `ban-flush` control commands and the `detector` status section. One DaemonFeature, created
-// in Daemon::start_features().
+// dnswashd's rolling-subdomain detector (docs/detector.md): the detector's kernel parameters,
+// the tc egress program (answers signal), the exempt-zone and never-ban maps, the event ring
+// buffer, the ban budget and the `detector` status section. Its bans go through the bans
+// feature's BanManager (bans_feature.h), which exists without --detector. One DaemonFeature,
+// created in Daemon::start_features().
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ban_manager.h"
+#include "bans_feature.h"
 #include "daemon_hooks.h"
 #include "dnswash_abi.h"
 
@@ -22,7 +23,7 @@ namespace dnswash::daemon {
 
 class DetectorFeature final : public DaemonFeature {
  public:
-  explicit DetectorFeature(DaemonHooks &hooks);
+  DetectorFeature(DaemonHooks &hooks, BansFeature &bans);
   ~DetectorFeature() override;
 
  private:
@@ -35,17 +36,13 @@ class DetectorFeature final : public DaemonFeature {
   void on_event(const dw_det_event &ev);
   static int ring_cb(void *ctx, void *data, size_t size);
   nlohmann::json status() const;
-  nlohmann::json cmd_bans(const nlohmann::json &req);
-  nlohmann::json cmd_ban_add(const nlohmann::json &req, const Peer &peer);
-  nlohmann::json cmd_ban_del(const nlohmann::json &req, const Peer &peer);
-  nlohmann::json cmd_ban_flush(const nlohmann::json &req, const Peer &peer);
 
   DaemonHooks &h_;
   bool enabled_ = false;
   bool queries_ = false;
   uint32_t threshold_ = 0;
   uint32_t window_s_ = 0;
-  std::unique_ptr<BanManager> bans_;
+  BanManager *bans_;  // the bans feature's, which outlives this one
   ring_buffer *rb_ = nullptr;
   int ifindex_ = 0;
   bool tc_attached_ = false;

@@ -1,0 +1,36 @@
+// dnswashd's bans (docs/ban-action.md, docs/detector.md): the BanManager over the ban map
+// (policy, history, state file), its once-a-second sweep, and the `bans`/`ban-add`/`ban-del`/
+// `ban-flush` control commands. Operators ban without --detector; the detector feature bans
+// through manager(). One DaemonFeature, created in Daemon::start_features() before the
+// detector (destroyed after it, so the detector's last events are saved).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "ban_manager.h"
+#include "daemon_hooks.h"
+
+namespace dnswash::daemon {
+
+class BansFeature final : public DaemonFeature {
+ public:
+  explicit BansFeature(DaemonHooks &hooks);
+  ~BansFeature() override;
+
+  BanManager &manager() { return *bans_; }
+  // Runs fn before every sweep (the detector drains its events there first).
+  void before_sweep(std::function<void()> fn) { before_sweep_.push_back(std::move(fn)); }
+
+ private:
+  nlohmann::json cmd_bans(const nlohmann::json &req);
+  nlohmann::json cmd_ban_add(const nlohmann::json &req, const Peer &peer);
+  nlohmann::json cmd_ban_del(const nlohmann::json &req, const Peer &peer);
+  nlohmann::json cmd_ban_flush(const nlohmann::json &req, const Peer &peer);
+
+  std::unique_ptr<BanManager> bans_;
+  std::vector<std::function<void()>> before_sweep_;
+};
+
+}  // namespace dnswash::daemon
