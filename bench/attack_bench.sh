@@ -43,7 +43,9 @@ for t in dnsperf named dig jq; do
   command -v "$t" >/dev/null || { echo "attack_bench: $t missing: bash scripts/install-deps.sh" >&2; exit 1; }
 done
 
-id=$$
+# shellcheck source=../tests/support/netns.sh
+source "$root/tests/support/netns.sh"
+id=$NETNS_ID
 srv=dwatk-s-$id
 net=dwatk-n-$id
 SRV=198.51.100.53
@@ -54,74 +56,24 @@ ATK=198.51.100.66
 conf_dir=/etc/bind/dnswash-bench-$id
 work_dir=/var/cache/bind/dnswash-bench-$id
 tmp=$(mktemp -d /tmp/dnswash-attack-bench.XXXXXX)
-named_pid=
+NETNS_DIRS+=("$tmp" "$conf_dir" "$work_dir")
 daemon_pid=
 flood_pid=
-cleanup() {
-  set +e
-  local p
-  for p in $flood_pid $daemon_pid $named_pid; do kill -TERM "$p" 2>/dev/null; done
-  for p in $flood_pid $daemon_pid $named_pid; do
-    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-    kill -KILL "$p" 2>/dev/null
-  done
-  wait 2>/dev/null
-  ip netns del "$srv" 2>/dev/null
-  ip netns del "$net" 2>/dev/null
-  rm -rf "$tmp" "$conf_dir" "$work_dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+netns_track_pids flood_pid daemon_pid
 S() { ip netns exec "$srv" "$@"; }
 N() { ip netns exec "$net" "$@"; }
 
-ip netns add "$srv"
-ip netns add "$net"
-ip -n "$srv" link add s0 type veth peer name n0 netns "$net"
-ip -n "$srv" link set lo up
-ip -n "$net" link set lo up
-ip -n "$srv" addr add "$SRV/24" dev s0
-ip -n "$net" addr add "$CLI/24" dev n0
-ip -n "$net" addr add "$ATK/24" dev n0
-ip -n "$srv" link set s0 up
-ip -n "$net" link set n0 up
+netns_add "$srv" "$net"
+netns_veth "$srv" s0 "$net" n0
+netns_addr "$srv" s0 "$SRV/24"
+netns_addr "$net" n0 "$CLI/24" "$ATK/24"
 
 mkdir -p "$conf_dir" "$work_dir"
-for z in example.com example.net; do
-  cat >"$conf_dir/$z.zone" <<EOF
-\$TTL 300
-@    IN SOA ns1.$z. hostmaster.$z. 1 3600 600 86400 300
-     IN NS  ns1.$z.
-ns1  IN A   $SRV
-@    IN A   192.0.2.80
-www  IN A   192.0.2.80
-mail IN A   192.0.2.25
-EOF
-done
-cat >"$conf_dir/named.conf" <<EOF
-options {
-  directory "$work_dir";
-  listen-on port 53 { $SRV; };
-  listen-on-v6 { none; };
-  recursion no;
-  dnssec-validation no;
-  notify no;
-  pid-file none;
-  session-keyfile none;
-};
-controls { };
-zone "example.com" { type primary; file "$conf_dir/example.com.zone"; };
-zone "example.net" { type primary; file "$conf_dir/example.net.zone"; };
-EOF
+netns_named_conf "$conf_dir/named.conf" "$work_dir" "$SRV" none "$conf_dir" example.com example.net
 chown -R bind: "$work_dir"
 chgrp -R bind "$conf_dir"
-ip netns exec "$srv" named -g -u bind -c "$conf_dir/named.conf" >"$tmp/named.log" 2>&1 &
-named_pid=$!
-deadline=$((SECONDS + 30))
-until N dig +time=1 +tries=1 +norec @"$SRV" example.com SOA >/dev/null 2>&1; do
-  ((SECONDS < deadline)) || { cat "$tmp/named.log"; exit 1; }
-  sleep 0.05
-done
+netns_named_start "$srv" "$conf_dir/named.conf" "$tmp/named.log"
+netns_wait_until 30 "named answers" N dig +time=1 +tries=1 +norec @"$SRV" example.com SOA
 printf '%s\n' "www.example.com A" "mail.example.com A" "example.net SOA" "www.example.net A" \
   "example.com NS" "nosuch.example.com A" >"$tmp/queries"
 
@@ -168,7 +120,7 @@ ip netns exec "$srv" "$daemon" --iface s0 --named-conf "$conf_dir/named.conf" --
 daemon_pid=$!
 deadline=$((SECONDS + 30))
 until S "$ctl" --iface s0 '{"cmd":"status"}' >/dev/null 2>&1; do
-  kill -0 "$daemon_pid" 2>/dev/null && ((SECONDS < deadline)) || { cat "$tmp/dnswashd.log"; exit 1; }
+  if ! kill -0 "$daemon_pid" 2>/dev/null || ((SECONDS >= deadline)); then cat "$tmp/dnswashd.log"; exit 1; fi
   sleep 0.05
 done
 run "junk flood, dnswash native XDP" 1

@@ -69,40 +69,27 @@ for t in ethtool bpftool jq iptables-nft-restore taskset; do
 done
 (($(nproc) >= 2)) || { echo "flood_bench: needs 2 CPUs (generator and receiver apart)" >&2; exit 1; }
 
-id=$$
+# shellcheck source=../tests/support/netns.sh
+source "$root/tests/support/netns.sh"
+id=$NETNS_ID
 gen=dwflood-g-$id
 rcv=dwflood-r-$id
 vg=vfg$id
 vr=vfr$id
 tmp=$(mktemp -d /tmp/dnswash-flood-bench.XXXXXX)
+NETNS_DIRS+=("$tmp")
 gen_pid=
 daemon_pid=
 reader_pid=
+netns_track_pids gen_pid daemon_pid reader_pid
 stats_was=$(sysctl -n kernel.bpf_stats_enabled)
-cleanup() {
-  set +e
-  [[ -n $gen_pid ]] && kill -KILL "$gen_pid" 2>/dev/null
-  [[ -n $daemon_pid ]] && kill -TERM "$daemon_pid" 2>/dev/null
-  [[ -n $reader_pid ]] && kill -TERM "$reader_pid" 2>/dev/null
-  wait 2>/dev/null
-  ip netns del "$gen" 2>/dev/null
-  ip netns del "$rcv" 2>/dev/null
-  sysctl -q kernel.bpf_stats_enabled="$stats_was"
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+NETNS_ON_EXIT+=("sysctl -q kernel.bpf_stats_enabled=$stats_was")
 R() { ip netns exec "$rcv" "$@"; }
 
-ip netns add "$gen"
-ip netns add "$rcv"
-ip -n "$gen" link add "$vg" type veth peer name "$vr" netns "$rcv"
-ip -n "$gen" link set lo up
-ip -n "$rcv" link set lo up
-ip -n "$gen" addr add 192.0.2.1/24 dev "$vg"
-ip -n "$rcv" addr add 192.0.2.53/24 dev "$vr"
-ip -n "$gen" link set "$vg" up
-ip -n "$rcv" link set "$vr" up
+netns_add "$gen" "$rcv"
+netns_veth "$gen" "$vg" "$rcv" "$vr"
+netns_addr "$gen" "$vg" 192.0.2.1/24
+netns_addr "$rcv" "$vr" 192.0.2.53/24
 R ethtool -K "$vr" gro on >/dev/null
 R sh -c "echo 1 > /sys/class/net/$vr/threaded"
 sysctl -q kernel.bpf_stats_enabled=1
@@ -122,17 +109,7 @@ pin_napi() {
 mac_r=$(ip -j -n "$rcv" link show "$vr" | jq -r '.[0].address')
 mac_g=$(ip -j -n "$gen" link show "$vg" | jq -r '.[0].address')
 # Zones zNNNN<6 random letters>.com (as in bench/nfqueue_bench.sh).
-for n in "${zone_counts[@]}" "${live_zone_counts[@]}"; do
-  # one awk, not a pipeline per zone: 1,100 of those took minutes on a loaded machine
-  awk -v n="$n" -v seed="$RANDOM$n" 'BEGIN {
-    srand(seed)
-    for (i = 1; i <= n; i++) {
-      s = ""
-      for (k = 0; k < 6; k++) s = s sprintf("%c", 97 + int(rand() * 26))
-      printf "z%04d%s.com\n", i, s
-    }
-  }' >"$tmp/zones-$n"
-done
+for n in "${zone_counts[@]}" "${live_zone_counts[@]}"; do netns_random_zones "$n" "$tmp/zones-$n"; done
 
 now_ns() { date +%s%N; }
 # measure COUNTER_FN: flood, warm up 1 s, read COUNTER_FN at both ends of $seconds s. Sets pps,
@@ -188,8 +165,9 @@ row() { # row KEY LABEL ZONES
 }
 
 # --- no filter: the kernel's UDP layer counts the queries to a closed port ---------------------
+# shellcheck disable=SC2016 # awk's $3, not the shell's
 udp_noports() { R awk '/^Udp:/ && ++n == 2 {print $3}' /proc/net/snmp; }
-PROG_ID= measure udp_noports
+PROG_ID="" measure udp_noports
 row none "no filter (IP + UDP, closed port)" -
 
 # --- trivial XDP_DROP, native: first, and again right before each dnswash native run (others'
@@ -218,7 +196,7 @@ ip netns exec "$rcv" "$flood" --reader-on "$vr" >"$tmp/reader.log" 2>&1 &
 reader_pid=$!
 deadline=$((SECONDS + 10))
 until grep -q attached "$tmp/reader.log"; do
-  kill -0 "$reader_pid" 2>/dev/null && ((SECONDS < deadline)) || { cat "$tmp/reader.log"; exit 1; }
+  if ! kill -0 "$reader_pid" 2>/dev/null || ((SECONDS >= deadline)); then cat "$tmp/reader.log"; exit 1; fi
   sleep 0.05
 done
 PROG_ID=$(ip -j -n "$rcv" link show "$vr" | jq '.[0].xdp.prog.id')
@@ -374,7 +352,7 @@ ratio() { jq -n "if $2 == 0 then 0 else $1 / $2 * 100 | round / 100 end"; }
   echo "| program | zones | ns/packet | x trivial XDP_DROP |"
   echo "|---|---:|---:|---:|"
   echo "| XDP_DROP after reading 2 cache lines of the frame (native) | - | ${res[reader-ns]} | $(ratio "${res[reader-ns]}" "$trivial_ns")x |"
-  echo "| trivial XDP_DROP (native), mean of its ${#triv_ns[@]} runs ($(IFS=,; echo "${triv_ns[*]}" | sed 's/,/, /g')) | - | $trivial_ns | 1x |"
+  echo "| trivial XDP_DROP (native), mean of its ${#triv_ns[@]} runs ($(IFS=,; s="${triv_ns[*]}"; echo "${s//,/, }")) | - | $trivial_ns | 1x |"
   for mode in native generic; do
     counts=("${zone_counts[@]}")
     [[ $mode == native ]] && counts+=("${live_zone_counts[@]}")

@@ -34,55 +34,33 @@ if [[ ! -x $driver || ! -x $load ]]; then
   make -C "$build" -j2 nfq-lab-driver dnswash-udp-load >/dev/null
 fi
 
-id=$$
+# shellcheck source=../tests/support/netns.sh
+source "$root/tests/support/netns.sh"
+id=$NETNS_ID
 gen=dwbench-g-$id
 srv=dwbench-s-$id
 vg=vbg$id
 vs=vbs$id
 tmp=$(mktemp -d /tmp/dnswash-nfq-bench.XXXXXX)
+NETNS_DIRS+=("$tmp")
 driver_pid=
 sink_pid=
-cleanup() {
-  set +e
-  [[ -n $driver_pid ]] && kill -KILL "$driver_pid" 2>/dev/null
-  [[ -n $sink_pid ]] && kill -KILL "$sink_pid" 2>/dev/null
-  wait 2>/dev/null
-  ip netns del "$gen" 2>/dev/null
-  ip netns del "$srv" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+netns_track_pids driver_pid sink_pid
 S() { ip netns exec "$srv" "$@"; }
 G() { ip netns exec "$gen" "$@"; }
 
-ip netns add "$gen"
-ip netns add "$srv"
-ip link add "$vg" netns "$gen" type veth peer name "$vs" netns "$srv"
-S ip link set lo up
-G ip link set lo up
-S ip addr add 192.0.2.53/24 dev "$vs"
+netns_add "$gen" "$srv"
+netns_veth "$gen" "$vg" "$srv" "$vs"
+netns_addr "$srv" "$vs" 192.0.2.53/24
 srcs=()
 for i in $(seq 1 16); do
-  G ip addr add 192.0.2.$i/24 dev "$vg"
-  srcs+=(--src 192.0.2.$i)
+  netns_addr "$gen" "$vg" "192.0.2.$i/24"
+  srcs+=(--src "192.0.2.$i")
 done
-S ip link set "$vs" up
-G ip link set "$vg" up
 
 # Zones: zNNNN<6 random letters>.com; the string chain matches the first label, as the
 # write-up's rules match 'computermedic' for computermedic.org.
-for n in 2 100 1000; do
-  # one awk, not a pipeline per zone: 1,100 of those took minutes on a loaded machine
-  awk -v n="$n" -v seed="$RANDOM$n" 'BEGIN {
-    srand(seed)
-    for (i = 1; i <= n; i++) {
-      s = ""
-      for (k = 0; k < 6; k++) s = s sprintf("%c", 97 + int(rand() * 26))
-      printf "z%04d%s.com\n", i, s
-    }
-  }' >"$tmp/zones-$n"
-done
+for n in 2 100 1000; do netns_random_zones "$n" "$tmp/zones-$n"; done
 
 send_cmd=("$load" send --dst 192.0.2.53 --suffix attacked.test --seconds "$seconds"
   --distinct 65536 --sockets 16 "${srcs[@]}")

@@ -45,7 +45,10 @@ for t in named dig ip jq bpftool; do
   command -v "$t" >/dev/null || { echo "demo: $t not found: run bash scripts/install-deps.sh" >&2; exit 1; }
 done
 
-id=$$
+# shellcheck source=../../tests/support/netns.sh
+source "$root/tests/support/netns.sh"
+NETNS_FAIL_PREFIX="demo: UNEXPECTED: "
+id=$NETNS_ID
 NS_WAN=dwdemo-wan-$id
 NS_SRV=dwdemo-srv-$id
 NS_CLI=dwdemo-cli-$id
@@ -60,39 +63,20 @@ CONF_DIR=/etc/bind/dnswash-demo-$id       # named reads here (AppArmor: /etc/bin
 WORK_DIR=/var/cache/bind/dnswash-demo-$id # named writes here (AppArmor: /var/cache/bind/** rw)
 RUN_DIR=/run/dnswash-demo-$id             # logs, dnswashd's state file
 ZONES=(example.com example.net dnswash.test)
+NETNS_DIRS+=("$CONF_DIR" "$WORK_DIR" "$RUN_DIR")
+NETNS_LOGS+=("$RUN_DIR/dnswashd.log")
 
-named_pid=
 daemon_pid=
 bg_pids=()
-ns_made=()
+netns_track_pids bg_pids daemon_pid
 t0=$SECONDS
 
-cleanup() {
-  local rc=$?
-  set +e
-  trap - EXIT INT TERM
-  if ((rc == 1)) && [[ -d $RUN_DIR ]]; then
-    for f in "$RUN_DIR/dnswashd.log" "$RUN_DIR/named.log"; do
-      [[ -s $f ]] && { echo "---- tail of $f" >&2; tail -n 30 "$f" >&2; }
-    done
-  fi
-  local p
-  for p in "${bg_pids[@]}" $daemon_pid $named_pid; do kill -TERM "$p" 2>/dev/null; done
-  for p in "${bg_pids[@]}" $daemon_pid $named_pid; do
-    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-    kill -KILL "$p" 2>/dev/null
-  done
-  wait 2>/dev/null
-  local ns
-  for ns in "${ns_made[@]}"; do ip netns del "$ns" 2>/dev/null; done
-  rm -rf "$CONF_DIR" "$WORK_DIR" "$RUN_DIR"
-  if ((rc == 0)); then
+netns_after_cleanup() {
+  if (($1 == 0)); then
     echo
     echo "== cleaned up: namespaces, dnswashd, named and the lab files are gone ($((SECONDS - t0)) s in all)"
   fi
-  exit "$rc"
 }
-trap cleanup EXIT
 trap 'echo; echo "demo: interrupted, cleaning up" >&2; exit 130' INT TERM
 
 fail() {
@@ -110,15 +94,7 @@ in_ns() {
   shift
   ip netns exec "$ns" "$@"
 }
-wait_until() { # wait_until SECONDS WHAT CMD...: bounded poll
-  local secs=$1 what=$2
-  shift 2
-  local deadline=$((SECONDS + secs))
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || fail "timed out after ${secs}s waiting for: $what"
-    sleep 0.05
-  done
-}
+wait_until() { netns_wait_until "$@"; }
 
 # dig_show HOST NS SERVER NAME [DIG ARGS]: runs dig like an operator (one try, one second),
 # prints the lines that matter, sets DIG_STATUS to the rcode or "timeout".
@@ -161,65 +137,26 @@ show_counters() {
 # ---------------------------------------------------------------------------------------------
 step "Lab: server (BIND + dnswashd), client, attacker, internal network — namespaces dwdemo-*-$id"
 mkdir -p "$CONF_DIR" "$WORK_DIR" "$RUN_DIR/state"
-for ns in "$NS_WAN" "$NS_SRV" "$NS_CLI" "$NS_ATK" "$NS_INT"; do
-  ip netns add "$ns"
-  ns_made+=("$ns")
-  ip -n "$ns" link set lo up
-done
+netns_add "$NS_WAN" "$NS_SRV" "$NS_CLI" "$NS_ATK" "$NS_INT"
 ip -n "$NS_WAN" link add br0 type bridge
 ip -n "$NS_WAN" link set br0 up
-# Each veth is made inside one lab namespace with its peer moved straight into another: no
-# end ever exists in the root namespace.
-wan_port() { # wan_port NS IFACE ADDR PORT
-  ip -n "$1" link add "$2" type veth peer name "$4" netns "$NS_WAN"
-  ip -n "$1" addr add "$3/24" dev "$2"
-  ip -n "$1" link set "$2" up
-  ip -n "$NS_WAN" link set "$4" master br0 up
+wan_port() { # wan_port NS IFACE ADDR PORT: NS's IFACE on the wan bridge
+  netns_veth "$1" "$2" "$NS_WAN" "$4"
+  netns_addr "$1" "$2" "$3/24"
+  ip -n "$NS_WAN" link set "$4" master br0
 }
 wan_port "$NS_SRV" net0 "$SRV" p-srv
 wan_port "$NS_CLI" eth0 "$CLI" p-cli
 wan_port "$NS_ATK" eth0 "$ATK" p-atk
-ip -n "$NS_SRV" link add int0 type veth peer name eth0 netns "$NS_INT"
-ip -n "$NS_SRV" addr add "$SRV_INT/24" dev int0
-ip -n "$NS_INT" addr add "$INT/24" dev eth0
-ip -n "$NS_SRV" link set int0 up
-ip -n "$NS_INT" link set eth0 up
+netns_veth "$NS_SRV" int0 "$NS_INT" eth0
+netns_addr "$NS_SRV" int0 "$SRV_INT/24"
+netns_addr "$NS_INT" eth0 "$INT/24"
 
-for z in "${ZONES[@]}"; do
-  cat >"$CONF_DIR/$z.zone" <<EOF
-\$TTL 300
-@    IN SOA ns1.$z. hostmaster.$z. 2026112201 3600 600 86400 300
-     IN NS  ns1.$z.
-ns1  IN A   $SRV
-@    IN A   192.0.2.80
-www  IN A   192.0.2.80
-mail IN A   192.0.2.25
-EOF
-done
-{
-  cat <<EOF
-// dnswash demo lab: an authoritative-only BIND on the public and the internal network.
-options {
-  directory "$WORK_DIR";
-  listen-on port 53 { $SRV; $SRV_INT; };
-  listen-on-v6 { none; };
-  recursion no;
-  dnssec-validation no;
-  notify no;
-  pid-file none;
-  session-keyfile none;
-};
-controls { };
-EOF
-  for z in "${ZONES[@]}"; do
-    printf 'zone "%s" { type primary; file "%s/%s.zone"; };\n' "$z" "$CONF_DIR" "$z"
-  done
-} >"$CONF_DIR/named.conf"
+# An authoritative-only BIND on the public and the internal network.
+netns_named_conf "$CONF_DIR/named.conf" "$WORK_DIR" "$SRV; $SRV_INT" none "$CONF_DIR" "${ZONES[@]}"
 chown -R bind: "$WORK_DIR"
 chgrp -R bind "$CONF_DIR"
-named-checkconf "$CONF_DIR/named.conf" || fail "the lab's named.conf does not check"
-ip netns exec "$NS_SRV" named -g -u bind -c "$CONF_DIR/named.conf" >"$RUN_DIR/named.log" 2>&1 &
-named_pid=$!
+netns_named_start "$NS_SRV" "$CONF_DIR/named.conf" "$RUN_DIR/named.log"
 wait_until 30 "named answers" in_ns "$NS_CLI" dig +time=1 +tries=1 +norec @"$SRV" example.com SOA
 echo "  BIND serves ${ZONES[*]} on $SRV (net0, public) and $SRV_INT (int0, internal)"
 echo "  client $CLI and attacker $ATK reach net0 through a bridge; the internal host $INT is on int0"

@@ -4,6 +4,7 @@
 # Then the last step of auto: on a port whose upper device (a bridge) has an XDP program of its
 # own, the kernel refuses XDP on the port in both modes, and auto ends in NFQUEUE mode.
 # The daemon is configured through a --config file here, with the same keys as the options.
+# shellcheck source=../support/netns.sh
 source "$(dirname "$0")/../support/netns.sh"
 
 lab_setup

@@ -4,6 +4,7 @@
 # and IPv6 sources, case folding, \DDD escapes), dry-run on/off (root only), metrics through
 # the control socket and over --metrics-listen HTTP, both checked with the Prometheus
 # reference parser; --iface handling and the not-running line. Assertions on --json with jq.
+# shellcheck source=../support/netns.sh
 source "$(dirname "$0")/../support/netns.sh"
 : "${DNSWASHCTL:?set DNSWASHCTL to the dnswashctl binary}"
 PARSE_METRICS="/usr/bin/python3 $(dirname "$0")/../ctl/metrics_parse.py"

@@ -5,6 +5,7 @@
 # resolver-like client (10,000 queries, 0x20 case randomisation, 3 % NXDOMAIN spread over the
 # run), a never-ban source that rolls and a source looking up missing PTRs are never banned.
 # Each scenario uses its own client address. All traffic is generated (synthetic).
+# shellcheck source=../support/netns.sh
 source "$(dirname "$0")/../support/netns.sh"
 : "${DETQ:?set DETQ to the detq binary}"
 : "${DNSWASHCTL:?set DNSWASHCTL to the dnswashctl binary}"

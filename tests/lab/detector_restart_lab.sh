@@ -3,6 +3,7 @@
 # pins go away; the ban state file in --ban-state-dir brings the bans back) and a hand-over
 # (SIGUSR2: the next daemon shares the ban map). A corrupt state file is moved aside and the
 # daemon starts without it. And the per-minute ban cap, which needs a daemon of its own.
+# shellcheck source=../support/netns.sh
 source "$(dirname "$0")/../support/netns.sh"
 : "${DETQ:?set DETQ to the detq binary}"
 : "${DNSWASHCTL:?set DNSWASHCTL to the dnswashctl binary}"

@@ -8,6 +8,7 @@
 #    query names, so a roller through names named would answer is banned after the threshold
 #    (5 here) and gets no more answers, while a client repeating a few names never is.
 # All traffic is generated (synthetic).
+# shellcheck source=../support/netns.sh
 source "$(dirname "$0")/../support/netns.sh"
 : "${DETQ:?set DETQ to the detq binary}"
 : "${DNSWASHCTL:?set DNSWASHCTL to the dnswashctl binary}"

@@ -3,6 +3,7 @@
 # unknown interface, not root, a kernel without bpf(), an unreadable or invalid named.conf
 # (file:line:column), a pin dir not on a bpffs, a foreign XDP program on the interface, bad
 # options. Plus --help documenting every option with its default.
+# shellcheck source=../support/netns.sh
 source "$(dirname "$0")/../support/netns.sh"
 : "${NO_BPF_EXEC:?set NO_BPF_EXEC to the no_bpf_exec binary}"
 

@@ -5,6 +5,7 @@
 # refused, SIGTERM leaves nothing behind, and `dnswashctl top` shows the dropped names (the
 # XDP program's sampler, or in NFQUEUE mode the queue threads').
 # Usage: filter_test.sh native|generic|nfqueue
+# shellcheck source=../support/netns.sh
 source "$(dirname "$0")/../support/netns.sh"
 MODE=${1:?native, generic or nfqueue}
 

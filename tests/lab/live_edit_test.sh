@@ -7,6 +7,7 @@
 # unchanged zone never misses a query; junk never passes.
 # "Passes" means any answer: named REFUSES the zones it has not loaded, but the query got
 # through the filter.
+# shellcheck source=../support/netns.sh
 source "$(dirname "$0")/../support/netns.sh"
 
 lab_setup

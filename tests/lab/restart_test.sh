@@ -5,6 +5,7 @@
 # bpf_link_update). Not one served query may go unanswered and not one junk query answered,
 # also while no daemon runs at all, nor when a hand-over switches to NFQUEUE mode. A final
 # SIGTERM leaves nothing.
+# shellcheck source=../support/netns.sh
 source "$(dirname "$0")/../support/netns.sh"
 
 lab_setup

@@ -4,6 +4,7 @@
 # banned addresses gets replies no larger than the queries, valid checksums, each counted as
 # banned-tc, and the per-prefix rate limit holds (the rest counted slip-limited).
 # Usage: slip_test.sh native|generic
+# shellcheck source=../support/netns.sh
 source "$(dirname "$0")/../support/netns.sh"
 : "${SLIP_FLOOD:?set SLIP_FLOOD to the slip_flood binary}"
 MODE=${1:?native or generic}

@@ -16,88 +16,42 @@ set -euo pipefail
 
 driver=$(readlink -f "$1")
 load=$(readlink -f "$2")
-id=$$
+# shellcheck source=../support/netns.sh
+source "$(dirname "$0")/../support/netns.sh"
+id=$NETNS_ID
 srv=dwnfq-s-$id
 cli=dwnfq-c-$id
 vs=vs$id
 vc=vc$id
 tmp=$(mktemp -d /tmp/dnswash-nfq-lab.XXXXXX)
-named_pid=
+NETNS_DIRS+=("$tmp")
 driver_pid=
+netns_track_pids driver_pid
 
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
+fail() { netns_fail "$@"; }
 pass() { echo "ok: $*"; }
-
-cleanup() {
-  set +e
-  [[ -n $driver_pid ]] && kill -CONT "$driver_pid" 2>/dev/null && kill -KILL "$driver_pid" 2>/dev/null
-  [[ -n $named_pid ]] && kill -TERM "$named_pid" 2>/dev/null
-  wait 2>/dev/null
-  ip netns del "$srv" 2>/dev/null
-  ip netns del "$cli" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 
 S() { ip netns exec "$srv" "$@"; }
 C() { ip netns exec "$cli" "$@"; }
 
 # --- network ---------------------------------------------------------------------------------
-ip netns add "$srv"
-ip netns add "$cli"
-ip link add "$vc" netns "$cli" type veth peer name "$vs" netns "$srv"
-S ip link set lo up
-C ip link set lo up
-S ip addr add 192.0.2.53/24 dev "$vs"
-S ip addr add 2001:db8::53/64 dev "$vs" nodad
-C ip addr add 192.0.2.1/24 dev "$vc"
-C ip addr add 192.0.2.9/24 dev "$vc"  # the banned source
-C ip addr add 2001:db8::1/64 dev "$vc" nodad
+netns_add "$srv" "$cli"
+netns_veth "$cli" "$vc" "$srv" "$vs"
+netns_addr "$srv" "$vs" 192.0.2.53/24 2001:db8::53/64
+netns_addr "$cli" "$vc" 192.0.2.1/24 192.0.2.9/24 2001:db8::1/64 # .9: the banned source
 # more sources: --queue-balance spreads flows by address, not port
 srcs4=() srcs6=()
 for i in 2 3 4 5 6 7 8; do
-  C ip addr add 192.0.2.$i/24 dev "$vc"
-  C ip addr add 2001:db8::$i/64 dev "$vc" nodad
-  srcs4+=(--src 192.0.2.$i)
-  srcs6+=(--src 2001:db8::$i)
+  netns_addr "$cli" "$vc" "192.0.2.$i/24" "2001:db8::$i/64"
+  srcs4+=(--src "192.0.2.$i")
+  srcs6+=(--src "2001:db8::$i")
 done
-S ip link set "$vs" up
-C ip link set "$vc" up
 
 # --- BIND ------------------------------------------------------------------------------------
 mkdir -p "$tmp/named"
-for z in example.com example.net; do
-  cat >"$tmp/named/$z.db" <<EOF
-\$TTL 300
-@ IN SOA ns.$z. hostmaster.$z. 1 3600 600 86400 300
-@ IN NS ns.$z.
-ns IN A 192.0.2.53
-www IN A 192.0.2.80
-www IN AAAA 2001:db8::80
-EOF
-done
-cat >"$tmp/named/named.conf" <<EOF
-options {
-  directory "$tmp/named";
-  pid-file "$tmp/named/named.pid";
-  listen-on port 53 { 192.0.2.53; };
-  listen-on-v6 port 53 { 2001:db8::53; };
-  recursion no;
-  dnssec-validation no;
-  allow-query { any; };
-  notify no;
-};
-controls { };
-zone "example.com" { type primary; file "$tmp/named/example.com.db"; };
-zone "example.net" { type primary; file "$tmp/named/example.net.db"; };
-EOF
-# Not through S: a backgrounded function is a subshell, and $! must be named itself.
-ip netns exec "$srv" named -g -u root -c "$tmp/named/named.conf" >"$tmp/named.log" 2>&1 &
-named_pid=$!
+netns_named_conf "$tmp/named/named.conf" "$tmp/named" 192.0.2.53 2001:db8::53 "$tmp/named" \
+  example.com example.net
+netns_named_start "$srv" "$tmp/named/named.conf" "$tmp/named.log" root
 
 # status NAME TYPE [dig args...]: NOERROR, NXDOMAIN, REFUSED, ... or TIMEOUT. One try, one
 # packet: a dropped query is exactly one count.
