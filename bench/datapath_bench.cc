@@ -47,16 +47,23 @@ std::vector<Bytes> make_frames(Traffic t, size_t zones) {
     DnsSpec d;
     size_t z = (i * 2654435761u) % zones;  // spread over every loaded zone
     switch (t) {
-      case kAllowed: d.qname = "www." + zone_name(z); break;
-      case kJunk: d.qname = "j" + std::to_string(i) + ".nowhere" + std::to_string(i % 1000) + ".invalid"; break;
+      case kAllowed:
+        d.qname = "www." + zone_name(z);
+        break;
+      case kJunk:
+        d.qname = "j" + std::to_string(i) + ".nowhere" + std::to_string(i % 1000) + ".invalid";
+        break;
       case kBanned:
         f.src = "203.0.113." + std::to_string(i % 256);
         d.qname = "www." + zone_name(z);
         break;
-      case kNotDns: f.dport = uint16_t(1024 + i % 60000); break;
+      case kNotDns:
+        f.dport = uint16_t(1024 + i % 60000);
+        break;
       case kLabels127: {  // 127 one-byte labels (the 255-byte maximum), distinct per frame
         std::string n;
-        for (size_t k = 0; k < 127; ++k) n += std::string(1, char('a' + (i >> (k % 16)) % 26)) + ".";
+        for (size_t k = 0; k < 127; ++k)
+          n += std::string(1, char('a' + (i >> (k % 16)) % 26)) + ".";
         d.qname = n.substr(0, n.size() - 1);
         break;
       }
@@ -180,7 +187,10 @@ void BM_Dnswash(benchmark::State &state) {
 
 BENCHMARK(BM_TrivialDrop)->UseManualTime()->Iterations(5)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ProbeFloor)
-    ->Arg(1)->Arg(1000)->Arg(100000)->Arg(1000000)
+    ->Arg(1)
+    ->Arg(1000)
+    ->Arg(100000)
+    ->Arg(1000000)
     ->UseManualTime()
     ->Iterations(5)
     ->Unit(benchmark::kMillisecond);
@@ -206,9 +216,11 @@ int main(int argc, char **argv) {
   for (auto &[k, ns] : g_results)
     fprintf(f, "| %zu | %s | %.1f | %.2f | %.0f |\n", k.first, kTrafficName[k.second], ns,
             ns / g_trivial, g_bytes_per_zone[k.first]);
-  fprintf(f, "\nMemory floor of one zone probe (XDP_DROP after one random 64-byte read in an "
-             "array with as many lines as the zone set has buckets):\n\n");
-  fprintf(f, "| zones | table lines | floor ns/packet | x trivial XDP_DROP |\n|---:|---:|---:|---:|\n");
+  fprintf(f,
+          "\nMemory floor of one zone probe (XDP_DROP after one random 64-byte read in an "
+          "array with as many lines as the zone set has buckets):\n\n");
+  fprintf(
+      f, "| zones | table lines | floor ns/packet | x trivial XDP_DROP |\n|---:|---:|---:|---:|\n");
   for (auto &[z, ns] : g_floor)
     fprintf(f, "| %zu | %u | %.1f | %.2f |\n", z, zone_buckets_for(z), ns, ns / g_trivial);
   fclose(f);

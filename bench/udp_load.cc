@@ -239,8 +239,7 @@ int main(int argc, char **argv) {
       std::fprintf(stderr, "give --seconds or --count\n");
       return 2;
     }
-    return do_send(dst, port, suffix, seconds, count, distinct, dstopts, sockets, pps, burst,
-                   srcs);
+    return do_send(dst, port, suffix, seconds, count, distinct, dstopts, sockets, pps, burst, srcs);
   }
   return do_sink(bind_ip, port, seconds);
 }

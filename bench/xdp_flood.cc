@@ -43,8 +43,8 @@ constexpr int kEth = 14, kIp = 20, kUdp = 8, kDnsHdr = 12;
 constexpr int kLabel = kEth + kIp + kUdp + kDnsHdr + 1;  // first byte of the first label
 constexpr int kZoneLabel = kLabel + 11;                  // --allowed: the 4-byte zone label
 
-std::vector<uint8_t> frame(const uint8_t dmac[6], const uint8_t smac[6], in_addr src,
-                           in_addr dst, bool allowed) {
+std::vector<uint8_t> frame(const uint8_t dmac[6], const uint8_t smac[6], in_addr src, in_addr dst,
+                           bool allowed) {
   std::vector<uint8_t> dns = {0x12, 0x34, 0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 10};
   dns.insert(dns.end(), 10, 'a');
   for (const char *l : {allowed ? "@@@@" : "attack", "test"}) {
@@ -105,16 +105,16 @@ std::vector<bpf_insn> program(int ifindex, bool allowed) {
     };
   const int16_t to_drop = int16_t(9 + zone_label.size());
   std::vector<bpf_insn> p = {
-      I(BPF_LDX | BPF_W | BPF_MEM, 7, 1, 0, 0),             // r7 = ctx->data
-      I(BPF_LDX | BPF_W | BPF_MEM, 8, 1, 4, 0),             // r8 = ctx->data_end
-      I(BPF_ALU64 | BPF_MOV | BPF_X, 2, 7, 0, 0),           // r2 = r7
+      I(BPF_LDX | BPF_W | BPF_MEM, 7, 1, 0, 0),                 // r7 = ctx->data
+      I(BPF_LDX | BPF_W | BPF_MEM, 8, 1, 4, 0),                 // r8 = ctx->data_end
+      I(BPF_ALU64 | BPF_MOV | BPF_X, 2, 7, 0, 0),               // r2 = r7
       I(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, kZoneLabel + 4),  // r2 += end of what we write
-      I(BPF_JMP | BPF_JGT | BPF_X, 2, 8, to_drop, 0),       // if r2 > r8 goto drop
+      I(BPF_JMP | BPF_JGT | BPF_X, 2, 8, to_drop, 0),           // if r2 > r8 goto drop
       I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_prandom_u32),
-      I(BPF_STX | BPF_W | BPF_MEM, 7, 0, kLabel, 0),        // label[0..3]
+      I(BPF_STX | BPF_W | BPF_MEM, 7, 0, kLabel, 0),  // label[0..3]
       I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_prandom_u32),
-      I(BPF_STX | BPF_W | BPF_MEM, 7, 0, kLabel + 4, 0),    // label[4..7]
-      I(BPF_STX | BPF_H | BPF_MEM, 7, 0, kLabel + 8, 0),    // label[8..9]
+      I(BPF_STX | BPF_W | BPF_MEM, 7, 0, kLabel + 4, 0),  // label[4..7]
+      I(BPF_STX | BPF_H | BPF_MEM, 7, 0, kLabel + 8, 0),  // label[8..9]
   };
   p.insert(p.end(), zone_label.begin(), zone_label.end());
   p.insert(p.end(), {
@@ -155,14 +155,14 @@ std::vector<bpf_insn> reader_program() {
     return i;
   };
   return {
-      I(BPF_LDX | BPF_W | BPF_MEM, 2, 1, 0, 0),      // r2 = ctx->data
-      I(BPF_LDX | BPF_W | BPF_MEM, 3, 1, 4, 0),      // r3 = ctx->data_end
-      I(BPF_ALU64 | BPF_MOV | BPF_X, 4, 2, 0, 0),    // r4 = r2
-      I(BPF_ALU64 | BPF_ADD | BPF_K, 4, 0, 0, 72),   // r4 += 72
-      I(BPF_JMP | BPF_JGT | BPF_X, 4, 3, 3, 0),      // if r4 > r3 goto drop
-      I(BPF_LDX | BPF_DW | BPF_MEM, 5, 2, 0, 0),     // r5 = *(u64 *)(data + 0)
-      I(BPF_LDX | BPF_DW | BPF_MEM, 6, 2, 64, 0),    // r6 = *(u64 *)(data + 64)
-      I(BPF_ALU64 | BPF_ADD | BPF_X, 5, 6, 0, 0),    // r5 += r6 (both loads are used)
+      I(BPF_LDX | BPF_W | BPF_MEM, 2, 1, 0, 0),           // r2 = ctx->data
+      I(BPF_LDX | BPF_W | BPF_MEM, 3, 1, 4, 0),           // r3 = ctx->data_end
+      I(BPF_ALU64 | BPF_MOV | BPF_X, 4, 2, 0, 0),         // r4 = r2
+      I(BPF_ALU64 | BPF_ADD | BPF_K, 4, 0, 0, 72),        // r4 += 72
+      I(BPF_JMP | BPF_JGT | BPF_X, 4, 3, 3, 0),           // if r4 > r3 goto drop
+      I(BPF_LDX | BPF_DW | BPF_MEM, 5, 2, 0, 0),          // r5 = *(u64 *)(data + 0)
+      I(BPF_LDX | BPF_DW | BPF_MEM, 6, 2, 64, 0),         // r6 = *(u64 *)(data + 64)
+      I(BPF_ALU64 | BPF_ADD | BPF_X, 5, 6, 0, 0),         // r5 += r6 (both loads are used)
       I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_DROP),  // drop:
       I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
   };
@@ -179,8 +179,8 @@ int run_reader(const std::string &iface) {
   auto insns = reader_program();
   static char log[65536];
   LIBBPF_OPTS(bpf_prog_load_opts, lo, .log_level = 1, .log_size = sizeof log, .log_buf = log);
-  int prog = bpf_prog_load(BPF_PROG_TYPE_XDP, "dw_read_drop", "GPL", insns.data(), insns.size(),
-                           &lo);
+  int prog =
+      bpf_prog_load(BPF_PROG_TYPE_XDP, "dw_read_drop", "GPL", insns.data(), insns.size(), &lo);
   if (prog < 0) {
     std::fprintf(stderr, "xdp-flood: reader load failed: %s\n%s\n", std::strerror(errno), log);
     return 1;
@@ -236,7 +236,8 @@ int main(int argc, char **argv) {
   uint8_t dmac[6], smac[6];
   in_addr src{}, dst{};
   if (!parse_mac(dmac_s, dmac) || !parse_mac(smac_s, smac) ||
-      inet_pton(AF_INET, src_s.c_str(), &src) != 1 || inet_pton(AF_INET, dst_s.c_str(), &dst) != 1) {
+      inet_pton(AF_INET, src_s.c_str(), &src) != 1 ||
+      inet_pton(AF_INET, dst_s.c_str(), &dst) != 1) {
     std::fprintf(stderr, "xdp-flood: bad MAC or address\n");
     return 2;
   }
@@ -248,8 +249,8 @@ int main(int argc, char **argv) {
   auto insns = program(ifindex, allowed);
   static char log[65536];
   LIBBPF_OPTS(bpf_prog_load_opts, lo, .log_level = 1, .log_size = sizeof log, .log_buf = log);
-  int prog = bpf_prog_load(BPF_PROG_TYPE_XDP, "dw_flood_gen", "GPL", insns.data(),
-                           insns.size(), &lo);
+  int prog =
+      bpf_prog_load(BPF_PROG_TYPE_XDP, "dw_flood_gen", "GPL", insns.data(), insns.size(), &lo);
   if (prog < 0) {
     std::fprintf(stderr, "xdp-flood: program load failed: %s\n%s\n", std::strerror(errno), log);
     return 1;

@@ -16,7 +16,6 @@ struct dw_env {
   struct xdp_md *ctx;
 };
 
-
 static __always_inline __u32 dw_env_frame_len(struct dw_env *e) {
   return (__u32)bpf_xdp_get_buff_len(e->ctx);
 }
@@ -38,7 +37,7 @@ static __always_inline void *dw_env_zone_set(struct dw_env *e) {
   return bpf_map_lookup_elem(&dw_zones, &zero);
 }
 static __always_inline const struct dw_zone_bucket *dw_env_zone_bucket(struct dw_env *e, void *set,
-                                                                      __u32 idx) {
+                                                                       __u32 idx) {
   (void)e;
   return bpf_map_lookup_elem(set, &idx);
 }
@@ -80,8 +79,7 @@ int dnswash_xdp(struct xdp_md *ctx) {
   }
   st->counters[(__u32)r & (DW_COUNTER_SLOTS - 1)] += 1; /* own row: no atomic needed */
   /* Detector, queries signal only: one flag test on the allowed path otherwise. */
-  if (r == DW_R_ALLOWED && cfg && (cfg->flags & DW_CFG_DETECTOR_QUERIES))
-    dw_det_query_hook(ctx);
+  if (r == DW_R_ALLOWED && cfg && (cfg->flags & DW_CFG_DETECTOR_QUERIES)) dw_det_query_hook(ctx);
   if (slip_tx) return XDP_TX; /* the frame is a truncated reply now (dw_slip.h) */
   if (!dw_reason_is_drop((unsigned)r)) return XDP_PASS;
   /* The one drop outside UDP/53 (an over-long IPv6 header chain) has no config yet. */
@@ -94,7 +92,8 @@ int dnswash_xdp(struct xdp_md *ctx) {
   return XDP_DROP;
 }
 
-/* The detector's answers signal (dw_detector.h): named's UDP responses leaving the interface. Never changes a packet. */
+/* The detector's answers signal (dw_detector.h): named's UDP responses leaving the interface. Never
+ * changes a packet. */
 SEC("tc")
 int dnswash_det_tc(struct __sk_buff *skb) {
   const __u8 *data = (const __u8 *)(long)skb->data;

@@ -22,32 +22,34 @@
 /* Verdict reasons, in one table so the names userspace prints can never drift from the
  * indices the datapath counts. X(id, name, is_drop). All passes come before all drops
  * (dw_reason_is_drop relies on it; a test checks the table agrees). */
-#define DW_REASONS(X)                                                                          \
-  X(ALLOWED, "allowed", 0)                   /* name at or below a served zone */              \
-  X(NOT_DNS, "not-dns", 0)                   /* not UDP to port 53: passes untouched */        \
-  X(RESPONSE_ALLOWED, "response-allowed", 0) /* QR=1 to port 53, allow-responses set */        \
-  X(CHAOS_ALLOWED, "chaos-allowed", 0)       /* CHAOS class, allow-chaos set */                \
-  X(NOT_AUTH, "not-authoritative", 1)        /* name not at or below any served zone */        \
-  X(BANNED, "banned", 1)                     /* source in the ban map, ban not expired */      \
+#define DW_REASONS(X)                                                                            \
+  X(ALLOWED, "allowed", 0)                   /* name at or below a served zone */                \
+  X(NOT_DNS, "not-dns", 0)                   /* not UDP to port 53: passes untouched */          \
+  X(RESPONSE_ALLOWED, "response-allowed", 0) /* QR=1 to port 53, allow-responses set */          \
+  X(CHAOS_ALLOWED, "chaos-allowed", 0)       /* CHAOS class, allow-chaos set */                  \
+  X(NOT_AUTH, "not-authoritative", 1)        /* name not at or below any served zone */          \
+  X(BANNED, "banned", 1)                     /* source in the ban map, ban not expired */        \
   X(MALFORMED, "malformed", 1)               /* bad lengths, bad name, too many IPv6 ext hdrs */ \
-  X(FRAGMENT, "fragment", 1)                 /* first fragment of a UDP/53 datagram */         \
-  X(QDCOUNT, "qdcount", 1)                   /* QDCOUNT != 1 */                                \
-  X(OPCODE, "opcode", 1)                     /* opcode not QUERY, NOTIFY or UPDATE */          \
-  X(NO_QTYPE, "no-qtype", 1)                 /* question ends before QTYPE/QCLASS */           \
-  X(RESPONSE, "response", 1)                 /* QR=1 to port 53, allow-responses not set */    \
-  X(CHAOS, "chaos", 1)                       /* CHAOS class, allow-chaos not set */            \
-  X(QCLASS, "qclass", 1)                     /* class other than IN (and CHAOS) */             \
+  X(FRAGMENT, "fragment", 1)                 /* first fragment of a UDP/53 datagram */           \
+  X(QDCOUNT, "qdcount", 1)                   /* QDCOUNT != 1 */                                  \
+  X(OPCODE, "opcode", 1)                     /* opcode not QUERY, NOTIFY or UPDATE */            \
+  X(NO_QTYPE, "no-qtype", 1)                 /* question ends before QTYPE/QCLASS */             \
+  X(RESPONSE, "response", 1)                 /* QR=1 to port 53, allow-responses not set */      \
+  X(CHAOS, "chaos", 1)                       /* CHAOS class, allow-chaos not set */              \
+  X(QCLASS, "qclass", 1)                     /* class other than IN (and CHAOS) */               \
   X(BANNED_TC, "banned-tc", 1)               /* banned, ban action tc: truncated reply sent */
 
 enum dw_reason {
 #define DW_X_ENUM(id, name, drop) DW_R_##id,
   DW_REASONS(DW_X_ENUM)
 #undef DW_X_ENUM
-  DW_R_COUNT
+      DW_R_COUNT
 };
 
 #define DW_FIRST_DROP DW_R_NOT_AUTH
-static inline int dw_reason_is_drop(unsigned r) { return r >= DW_FIRST_DROP; }
+static inline int dw_reason_is_drop(unsigned r) {
+  return r >= DW_FIRST_DROP;
+}
 
 /* Counter indices: one per reason, then counters that are not verdicts. */
 enum dw_counter {
@@ -60,7 +62,8 @@ enum dw_counter {
   DW_C_DET_CAP_HIT,     /* threshold crossed but the ban budget was spent: no ban */
   DW_C_DET_NEVER_BAN,   /* threshold crossed by a never-ban source: no ban */
   DW_C_DET_EVENTS_LOST, /* dw_det_events full: an event (not the ban) was lost */
-  DW_C_SAMPLES_LOST, /* a drop sample not emitted: the dw_samples ring (NFQUEUE: the queue) was full */
+  DW_C_SAMPLES_LOST, /* a drop sample not emitted: the dw_samples ring (NFQUEUE: the queue) was full
+                      */
   DW_C_COUNT
 };
 
@@ -72,7 +75,8 @@ enum dw_counter {
 #define DW_CFG_ALLOW_RESPONSES (1u << 2) /* pass QR=1 to port 53 (named uses source port 53) */
 #define DW_CFG_BAN_ACTION_TC (1u << 3)   /* banned UDP/53 query: truncated reply (XDP_TX) */
 #define DW_CFG_DETECTOR (1u << 4)        /* rolling-subdomain detector on */
-#define DW_CFG_DETECTOR_QUERIES (1u << 5) /* detector signal: distinct queried names, not NXDOMAIN */
+#define DW_CFG_DETECTOR_QUERIES \
+  (1u << 5) /* detector signal: distinct queried names, not NXDOMAIN */
 
 struct dw_config {
   __u32 flags;
@@ -121,10 +125,14 @@ DW_STATIC_ASSERT(sizeof(struct dw_hash_key) == 16, "dw_hash_key layout");
  * its depth summary are swapped in by one update of dw_zones: never a mix. */
 #define DW_ZONE_SLOTS 7
 #define DW_ZONE_MAGIC 0x64777a31u /* "dwz1" */
-static inline __u64 dw_zone_tag(__u64 digest) { return digest | 1; }
+static inline __u64 dw_zone_tag(__u64 digest) {
+  return digest | 1;
+}
 /* Bucket placement, from the tag (both sides must agree). Bit 0 of a tag is always 1, so the
  * primary index starts at bit 1; the secondary uses the upper half. */
-static inline __u32 dw_zone_primary(__u64 tag, __u32 mask) { return 1 + ((__u32)(tag >> 1) & mask); }
+static inline __u32 dw_zone_primary(__u64 tag, __u32 mask) {
+  return 1 + ((__u32)(tag >> 1) & mask);
+}
 static inline __u32 dw_zone_secondary(__u64 tag, __u32 mask) {
   return 1 + ((__u32)(tag >> 33) & mask);
 }
@@ -219,7 +227,7 @@ DW_STATIC_ASSERT(DW_C_COUNT <= DW_COUNTER_SLOTS, "counters fit in a row");
  * no amplification. Slips are rate limited per source prefix by a token bucket kept as a GCRA
  * "theoretical arrival time": one u64 per prefix, no division on the packet path but one.
  * docs/ban-action.md has the rules (which queries get a slip) and the NIC requirements. */
-#define DW_SLIP_DEF_PER_S 5      /* BIND's RRL examples use 5 responses/s */
+#define DW_SLIP_DEF_PER_S 5 /* BIND's RRL examples use 5 responses/s */
 #define DW_SLIP_DEF_BURST 10
 #define DW_SLIP_DEF_V4_PREFIX 24 /* RRL's default IPv4 prefix */
 #define DW_SLIP_DEF_V6_PREFIX 56 /* RRL's default IPv6 prefix */
@@ -236,9 +244,9 @@ struct dw_slip_key {
 DW_STATIC_ASSERT(sizeof(struct dw_slip_key) == 20, "dw_slip_key layout");
 
 struct dw_slip_val {
-  __u64 tat_ns;   /* CLOCK_BOOTTIME when the bucket is full again (GCRA) */
-  __u32 slipped;  /* replies sent to this prefix (wraps; for bpftool map dump) */
-  __u32 limited;  /* queries dropped over the rate */
+  __u64 tat_ns;  /* CLOCK_BOOTTIME when the bucket is full again (GCRA) */
+  __u32 slipped; /* replies sent to this prefix (wraps; for bpftool map dump) */
+  __u32 limited; /* queries dropped over the rate */
 };
 DW_STATIC_ASSERT(sizeof(struct dw_slip_val) == 16, "dw_slip_val layout");
 /* ---- Dropped-name sampler (`dnswashctl top`, bpf/dw_sample.h) ----
@@ -253,7 +261,7 @@ struct dw_sample_event {
   __u16 qtype;     /* host order; 0 unless the question was parsed */
   __u16 qname_len; /* wire length of qname incl. the root byte; 0 = no name parsed */
   __u16 reserved;
-  __u8 src[16];    /* source address, IPv4-mapped for IPv4 */
+  __u8 src[16];                    /* source address, IPv4-mapped for IPv4 */
   __u8 qname[DW_SAMPLE_QNAME_MAX]; /* uncompressed wire name, as received (not case-folded) */
 };
 DW_STATIC_ASSERT(sizeof(struct dw_sample_event) == 8 + 16 + DW_SAMPLE_QNAME_MAX,
@@ -290,10 +298,10 @@ DW_STATIC_ASSERT(sizeof(struct dw_det_key) == 24, "dw_det_key layout");
 /* Updated by all CPUs with atomic instructions: the kernel refuses bpf_spin_lock in an LRU
  * hash, and an LRU hash is what keeps a spoofed flood from growing the map. */
 struct dw_det_val {
-  __u32 answers;  /* answers (or queries) seen in the window since the entry was made */
-  __u32 nx;       /* NXDOMAIN answers among them */
-  __u32 distinct; /* distinct names counted (tags in exact + bits set in names) */
-  __u32 flags;    /* DW_DET_F_* */
+  __u32 answers;         /* answers (or queries) seen in the window since the entry was made */
+  __u32 nx;              /* NXDOMAIN answers among them */
+  __u32 distinct;        /* distinct names counted (tags in exact + bits set in names) */
+  __u32 flags;           /* DW_DET_F_* */
   __u64 window_start_ns; /* CLOCK_BOOTTIME */
   __u32 sample_len;
   __u32 reserved;
@@ -312,9 +320,9 @@ DW_STATIC_ASSERT(sizeof(struct dw_det_val) == 192, "dw_det_val layout");
 #define DW_DET_SIGNAL_ANSWERS 0
 #define DW_DET_SIGNAL_QUERIES 1
 struct dw_det_event {
-  __u8 addr[16];    /* banned prefix, dw_ban_key layout */
-  __u32 prefixlen;  /* dw_ban_key prefix length (IPv4: 96 + 32) */
-  __u32 kind;       /* DW_DET_EV_* */
+  __u8 addr[16];   /* banned prefix, dw_ban_key layout */
+  __u32 prefixlen; /* dw_ban_key prefix length (IPv4: 96 + 32) */
+  __u32 kind;      /* DW_DET_EV_* */
   __u64 zone_tag;
   __u64 ts_ns;      /* CLOCK_BOOTTIME */
   __u64 expires_ns; /* of the ban added (BANNED) */

@@ -30,8 +30,6 @@
 #define DW_TC_ACT_OK 0
 #define DW_RCODE_NXDOMAIN 3
 
-
-
 /* Hashes the whole name root-first (one absorb per 8 bytes, as the matcher does) and, on the
  * way, finds the shallowest served zone: its digest is the zone's tag, the final digest the
  * name's. One bpf_loop body for the verifier, whatever the name length. */
@@ -179,8 +177,8 @@ struct dw_det_snap {
 
 static __always_inline void dw_det_emit(const struct dw_det_key *k, __u32 prefixlen, __u32 kind,
                                         __u64 now, __u64 expires, const struct dw_det_snap *snap,
-                                        const struct dw_scratch *sc, __u32 wire_len,
-                                        __u32 signal, const struct dw_det_val *e) {
+                                        const struct dw_scratch *sc, __u32 wire_len, __u32 signal,
+                                        const struct dw_det_val *e) {
   struct dw_det_event *ev = bpf_ringbuf_reserve(&dw_det_events, sizeof(*ev), 0);
   if (!ev) {
     dw_det_count(DW_C_DET_EVENTS_LOST);
@@ -275,16 +273,15 @@ static __attribute__((noinline)) int dw_det_observe(struct dw_config *cfg, struc
   pct = signal == DW_DET_SIGNAL_QUERIES
             ? 0
             : (cfg->det_min_nx_pct ? cfg->det_min_nx_pct : DW_DET_DEFAULT_MIN_NX_PCT);
-  window_ns = (__u64)(cfg->det_window_s ? cfg->det_window_s : DW_DET_DEFAULT_WINDOW_S) *
-              1000000000ull;
+  window_ns =
+      (__u64)(cfg->det_window_s ? cfg->det_window_s : DW_DET_DEFAULT_WINDOW_S) * 1000000000ull;
 
   /* Lock-free (see struct dw_det_val): a window reset is claimed with a CAS on its start,
    * names by dw_det_mark_name (the CPU that adds a name counts it), a crossing with a CAS on
    * flags, so exactly one CPU bans. A count racing with a reset may land in either window. */
   {
     __u64 ws = e->window_start_ns;
-    if (now - ws > window_ns &&
-        __sync_val_compare_and_swap(&e->window_start_ns, ws, now) == ws) {
+    if (now - ws > window_ns && __sync_val_compare_and_swap(&e->window_start_ns, ws, now) == ws) {
       e->answers = 0;
       e->nx = 0;
       e->distinct = 0;
@@ -460,6 +457,5 @@ __attribute__((noinline)) int dw_det_query_hook(struct xdp_md *ctx) {
   op->signal = DW_DET_SIGNAL_QUERIES;
   return dw_det_observe(cfg, op, sc);
 }
-
 
 #endif /* DW_DETECTOR_H */

@@ -11,7 +11,6 @@
 
 #include "dnswash_abi.h"
 
-
 /* Wire length of the QNAME in the scratch (at buf[12]) and 1 if the verdict parsed it this
  * packet, else 0 (the scratch then holds an older packet's bytes, which must not be reported).
  * The name was validated by the verdict: length bytes 1..63, at most 255 bytes in all. */

@@ -28,14 +28,22 @@ struct dw_sip {
 };
 
 #define DW_ROTL(x, b) (__u64)(((x) << (b)) | ((x) >> (64 - (b))))
-#define DW_SIPROUND(s)                                                                    \
-  do {                                                                                     \
-    (s)->v0 += (s)->v1; (s)->v1 = DW_ROTL((s)->v1, 13); (s)->v1 ^= (s)->v0;                 \
-    (s)->v0 = DW_ROTL((s)->v0, 32);                                                        \
-    (s)->v2 += (s)->v3; (s)->v3 = DW_ROTL((s)->v3, 16); (s)->v3 ^= (s)->v2;                 \
-    (s)->v0 += (s)->v3; (s)->v3 = DW_ROTL((s)->v3, 21); (s)->v3 ^= (s)->v0;                 \
-    (s)->v2 += (s)->v1; (s)->v1 = DW_ROTL((s)->v1, 17); (s)->v1 ^= (s)->v2;                 \
-    (s)->v2 = DW_ROTL((s)->v2, 32);                                                        \
+#define DW_SIPROUND(s)              \
+  do {                              \
+    (s)->v0 += (s)->v1;             \
+    (s)->v1 = DW_ROTL((s)->v1, 13); \
+    (s)->v1 ^= (s)->v0;             \
+    (s)->v0 = DW_ROTL((s)->v0, 32); \
+    (s)->v2 += (s)->v3;             \
+    (s)->v3 = DW_ROTL((s)->v3, 16); \
+    (s)->v3 ^= (s)->v2;             \
+    (s)->v0 += (s)->v3;             \
+    (s)->v3 = DW_ROTL((s)->v3, 21); \
+    (s)->v3 ^= (s)->v0;             \
+    (s)->v2 += (s)->v1;             \
+    (s)->v1 = DW_ROTL((s)->v1, 17); \
+    (s)->v1 ^= (s)->v2;             \
+    (s)->v2 = DW_ROTL((s)->v2, 32); \
   } while (0)
 
 static __always_inline void dw_sip_init(struct dw_sip *s, __u64 k0, __u64 k1) {

@@ -26,7 +26,6 @@
 
 #include "dnswash_abi.h"
 
-
 /* The walk's cursor lives in the CPU row's scratch (label_off, which this path does not use),
  * not on the stack: the verifier does not track values in map memory, so the callback's
  * states converge at once and a single state leaves the loop, instead of one per label count

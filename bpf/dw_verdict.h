@@ -48,7 +48,9 @@ struct dw_verdict {
   struct dw_ban_key src; /* source as a /128 ban key (IPv4-mapped for IPv4) */
 };
 
-static __always_inline __u16 dw_be16(const __u8 *p) { return (__u16)((p[0] << 8) | p[1]); }
+static __always_inline __u16 dw_be16(const __u8 *p) {
+  return (__u16)((p[0] << 8) | p[1]);
+}
 
 /* Keeps the compiler from reasoning about x's value (libbpf's barrier_var): an empty asm that
  * claims to change it. */
@@ -126,8 +128,7 @@ static __always_inline int dw_bucket_has(const struct dw_zone_bucket *b, __u64 t
 
 /* Is this suffix digest a zone of the set? One bucket read; a second only when the primary
  * bucket overflowed (see struct dw_zone_bucket). */
-static __always_inline int dw_zone_probe(struct dw_env *env, void *set, __u32 mask,
-                                         __u64 digest) {
+static __always_inline int dw_zone_probe(struct dw_env *env, void *set, __u32 mask, __u64 digest) {
   __u64 tag = dw_zone_tag(digest);
   const struct dw_zone_bucket *b = dw_env_zone_bucket(env, set, dw_zone_primary(tag, mask));
   if (!b) return 0;
@@ -279,9 +280,8 @@ static __always_inline int dw_classify_headers(const struct dw_pkt *pkt, struct 
 
 /* Stage 2, UDP to port 53: bans, lengths, DNS header, question, zones. */
 static __always_inline int dw_classify_udp53(struct dw_env *env, const struct dw_pkt *pkt,
-                                             const struct dw_config *cfg,
-                                             struct dw_scratch *sc, struct dw_verdict *v,
-                                             const struct dw_l4 *l4) {
+                                             const struct dw_config *cfg, struct dw_scratch *sc,
+                                             struct dw_verdict *v, const struct dw_l4 *l4) {
   const __u8 *udp = l4->udp;
   __u32 ip_end = l4->ip_end, udp_off, udp_len, frame_len, n, off, nl;
   int r;
@@ -399,8 +399,7 @@ malformed:
 
 /* Both stages: classifies one frame, fills *v and returns v->reason. */
 static __always_inline int dw_classify(struct dw_env *env, const struct dw_pkt *pkt,
-                                       const struct dw_config *cfg,
-                                       struct dw_scratch *sc,
+                                       const struct dw_config *cfg, struct dw_scratch *sc,
                                        struct dw_verdict *v) {
   struct dw_l4 l4;
   int r = dw_classify_headers(pkt, v, &l4);

@@ -34,13 +34,14 @@ std::optional<dw_ban_key> parse_ban_prefix(std::string_view text, std::string *e
     std::string_view l = text.substr(slash + 1);
     auto [p, ec] = std::from_chars(l.data(), l.data() + l.size(), len);
     if (l.empty() || ec != std::errc() || p != l.data() + l.size() || len > maxlen)
-      return bad(error, "prefix length '" + std::string(l) + "' is not 0.." + std::to_string(maxlen));
+      return bad(error,
+                 "prefix length '" + std::string(l) + "' is not 0.." + std::to_string(maxlen));
   }
   key.prefixlen = base + len;
   for (unsigned bit = key.prefixlen; bit < 128; ++bit)
     if (key.addr[bit / 8] & (0x80 >> (bit % 8)))
-      return bad(error, "'" + std::string(text) + "' has host bits set beyond /" +
-                            std::to_string(len));
+      return bad(error,
+                 "'" + std::string(text) + "' has host bits set beyond /" + std::to_string(len));
   return key;
 }
 

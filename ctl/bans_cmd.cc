@@ -170,7 +170,8 @@ void register_flush(CLI::App &group) {
   };
   auto a = std::make_shared<Args>();
   auto *cmd = group.add_subcommand("flush", "Lift every ban (and forget the offense history)");
-  cmd->add_flag("--detector-only", a->detector_only, "Only the detector's bans; operator bans stay");
+  cmd->add_flag("--detector-only", a->detector_only,
+                "Only the detector's bans; operator bans stay");
   add_json_flag(*cmd, a->json);
   cmd->callback([a] {
     run([&] {

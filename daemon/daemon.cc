@@ -249,9 +249,9 @@ void Daemon::start() {
 void Daemon::load_program() {
   if (prev_ && prev_->same_abi) {
     try {
-      skel_ = DnswashSkel::load(nullptr, ReuseMaps{prev_->zones.get(), prev_->bans.get(),
-                                                   prev_->config.get(), prev_->counters.get(),
-                                                   prev_->det.valid() ? prev_->det.get() : -1});
+      skel_ = DnswashSkel::load(
+          nullptr, ReuseMaps{prev_->zones.get(), prev_->bans.get(), prev_->config.get(),
+                             prev_->counters.get(), prev_->det.valid() ? prev_->det.get() : -1});
       reuse_maps_ = true;
       spdlog::info(
           "taking over the filter on {} (link id {}, program id {}): sharing its maps "
@@ -610,8 +610,8 @@ json Daemon::handle(const json &req, const Peer &peer) {
     throw Error("unknown command '" + cmd + "' (" + known + ")");
   }
   if (it->second.admin && peer.uid != 0 && peer.uid != geteuid())
-    throw Error("'" + cmd + "' changes the filter: only root (or uid " +
-                std::to_string(geteuid()) + ") may do that");
+    throw Error("'" + cmd + "' changes the filter: only root (or uid " + std::to_string(geteuid()) +
+                ") may do that");
   return it->second.fn(req, peer);
 }
 

@@ -22,7 +22,7 @@
 namespace dnswash {
 class DnswashSkel;
 struct SyncStatus;
-}
+}  // namespace dnswash
 namespace dnswash::nfqueue {
 class SampleQueue;
 }

@@ -122,8 +122,7 @@ ParsedOptions parse_options(int argc, char **argv) {
             return parse_ban_prefix(v, &err) ? std::string() : err;
           },
           "CIDR"));
-  app.add_option("--ban-time", o.ban_time, "Length of a first detector ban")
-      ->check(duration_check);
+  app.add_option("--ban-time", o.ban_time, "Length of a first detector ban")->check(duration_check);
   app.add_option("--ban-repeat", o.ban_repeat,
                  "Ban for an offense after an earlier ban: permanent or a DURATION")
       ->check(CLI::Validator(
@@ -161,7 +160,8 @@ ParsedOptions parse_options(int argc, char **argv) {
   app.add_option("--metrics-listen", o.metrics_listen,
                  "Serve Prometheus metrics over HTTP at ADDR:PORT (GET /metrics; IPv6 as "
                  "[ADDR]:PORT); \"\" = off")
-      ->check([](const std::string &v) { return v.empty() ? std::string() : check_listen_address(v); });
+      ->check(
+          [](const std::string &v) { return v.empty() ? std::string() : check_listen_address(v); });
   app.add_flag("-v,--verbose", o.verbose, "More logging (-v debug, -vv trace)")->default_str("0");
 
   try {

@@ -29,8 +29,7 @@ void add_counters(int fd, const Counters &delta) {
   // fallback runs while no XDP program counts), so nothing races with it but itself.
   uint32_t cpu = 0;
   dw_cpu_state row;
-  if (bpf_map_lookup_elem(fd, &cpu, &row) != 0)
-    throw Error(errno_text("reading counters", errno));
+  if (bpf_map_lookup_elem(fd, &cpu, &row) != 0) throw Error(errno_text("reading counters", errno));
   for (size_t i = 0; i < delta.size(); ++i) row.counters[i] += delta[i];
   if (bpf_map_update_elem(fd, &cpu, &row, BPF_ANY) != 0)
     throw Error(errno_text("writing counters", errno));

@@ -76,12 +76,24 @@ std::unique_ptr<DnswashSkel> DnswashSkel::load(const dw_hash_key *fixed_key,
   return std::unique_ptr<DnswashSkel>(new DnswashSkel(s, key));
 }
 
-DnswashSkel::~DnswashSkel() { dnswash_bpf__destroy(skel_); }
+DnswashSkel::~DnswashSkel() {
+  dnswash_bpf__destroy(skel_);
+}
 
-int DnswashSkel::prog_fd() const { return bpf_program__fd(skel_->progs.dnswash_xdp); }
-int DnswashSkel::zones_fd() const { return bpf_map__fd(skel_->maps.dw_zones); }
-int DnswashSkel::bans_fd() const { return bpf_map__fd(skel_->maps.dw_bans); }
-int DnswashSkel::config_fd() const { return bpf_map__fd(skel_->maps.dw_config_map); }
-int DnswashSkel::counters_fd() const { return bpf_map__fd(skel_->maps.dw_cpu); }
+int DnswashSkel::prog_fd() const {
+  return bpf_program__fd(skel_->progs.dnswash_xdp);
+}
+int DnswashSkel::zones_fd() const {
+  return bpf_map__fd(skel_->maps.dw_zones);
+}
+int DnswashSkel::bans_fd() const {
+  return bpf_map__fd(skel_->maps.dw_bans);
+}
+int DnswashSkel::config_fd() const {
+  return bpf_map__fd(skel_->maps.dw_config_map);
+}
+int DnswashSkel::counters_fd() const {
+  return bpf_map__fd(skel_->maps.dw_cpu);
+}
 
 }  // namespace dnswash

@@ -7,7 +7,6 @@
 #include <cstring>
 #include <vector>
 
-
 // dw_verdict.h's hooks, bound to a frame in memory and the live maps through bpf(2).
 struct dw_env {
   const uint8_t *frame;
@@ -17,7 +16,9 @@ struct dw_env {
   dw_ban_val ban;  // storage for the ban lookup's result
 };
 
-static inline __u32 dw_env_frame_len(dw_env *e) { return e->len; }
+static inline __u32 dw_env_frame_len(dw_env *e) {
+  return e->len;
+}
 static inline long dw_env_load(dw_env *e, __u32 off, void *dst, __u32 len) {
   if (off > e->len || len > e->len - off) return -1;
   std::memcpy(dst, e->frame + off, len);
@@ -32,7 +33,9 @@ static inline __u64 dw_env_now(dw_env *) {
   clock_gettime(CLOCK_BOOTTIME, &ts);
   return __u64(ts.tv_sec) * 1000000000ULL + __u64(ts.tv_nsec);
 }
-static inline void *dw_env_zone_set(dw_env *e) { return e->eng->zone_set(); }
+static inline void *dw_env_zone_set(dw_env *e) {
+  return e->eng->zone_set();
+}
 static inline const dw_zone_bucket *dw_env_zone_bucket(dw_env *e, void *, __u32 idx) {
   return e->eng->zone_element(idx);
 }

@@ -22,15 +22,15 @@ struct LiveMaps {
 };
 
 struct UserVerdict {
-  int reason = -1;        // enum dw_reason
-  uint8_t family = 0;     // 4, 6 or 0
+  int reason = -1;          // enum dw_reason
+  uint8_t family = 0;       // 4, 6 or 0
   uint8_t match_depth = 0;  // ALLOWED: labels of the zone that matched
-  uint8_t labels = 0;     // QNAME labels
+  uint8_t labels = 0;       // QNAME labels
   uint16_t qtype = 0;
   uint16_t qclass = 0;
-  uint32_t dns_off = 0;   // DNS header offset in the frame
+  uint32_t dns_off = 0;  // DNS header offset in the frame
   uint32_t dns_len = 0;
-  dw_ban_key src{};       // source as a /128 ban key
+  dw_ban_key src{};  // source as a /128 ban key
   bool drop() const { return reason >= 0 && dw_reason_is_drop(unsigned(reason)); }
 };
 

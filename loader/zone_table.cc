@@ -55,9 +55,9 @@ class KernelZoneOps : public ZoneMapOps {
     LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
     int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "dw_zone_set", sizeof(uint32_t),
                             sizeof(dw_zone_bucket), elements, &opts);
-    if (fd < 0) throw Error(errno_text("creating a zone set of " + std::to_string(elements) +
-                                           " buckets",
-                                       errno));
+    if (fd < 0)
+      throw Error(
+          errno_text("creating a zone set of " + std::to_string(elements) + " buckets", errno));
     return fd;
   }
   void write(int set, uint32_t idx, const dw_zone_bucket &b) override {

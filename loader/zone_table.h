@@ -102,7 +102,7 @@ class ZoneTable {
   std::unique_ptr<ZoneMapOps> ops_;
   dw_hash_key key_;
   int live_ = -1;
-  std::vector<dw_zone_bucket> elems_;                  // mirror of the live set
+  std::vector<dw_zone_bucket> elems_;  // mirror of the live set
   // The zones of the live set as sorted tags and, at the same index, their presentation
   // names ("" for a taken-over set's zones until the first apply()). Sorted vectors rather
   // than a hash map: an edit of a million-zone set is then one merge pass with no per-zone

@@ -28,9 +28,10 @@ class Filter {
  public:
   // Installs the netfilter rules (nft where the kernel has the queue expression, else
   // iptables/ip6tables), binds the queues and starts one thread per queue. `maps` are the
-  // loaded (not attached) program's maps; `counters_fd` its counters map (DnswashSkel::counters_fd(), add with add_counters()), which this adds
-  // to so `dnswashctl stats` reads the same counters in every mode. Throws Error (with the
-  // failing command's stderr) and leaves no rule behind on failure.
+  // loaded (not attached) program's maps; `counters_fd` its counters map
+  // (DnswashSkel::counters_fd(), add with add_counters()), which this adds to so `dnswashctl stats`
+  // reads the same counters in every mode. Throws Error (with the failing command's stderr) and
+  // leaves no rule behind on failure.
   //
   // Queue numbers: the rules feed queue_base .. queue_base+queues-1; queue_base+queues ..
   // queue_base+2*queues-1 take back, whole, the rare packet whose headers run past the copy

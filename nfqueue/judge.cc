@@ -27,8 +27,7 @@ size_t Judge::bytes_needed(const uint8_t *p, size_t copied) {
   return off + 8 + DW_LOAD_MAX;
 }
 
-Decision Judge::decide(const uint8_t *packet, size_t copied, size_t orig_len,
-                             bool may_requeue) {
+Decision Judge::decide(const uint8_t *packet, size_t copied, size_t orig_len, bool may_requeue) {
   Decision d;
   if (copied >= orig_len) {
     d.verdict = engine_.classify_ip(packet, copied);

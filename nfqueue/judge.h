@@ -38,8 +38,7 @@ class Judge {
   // (NFQA_CAP_LEN, or `copied` when netfilter copied it all). With may_requeue false (the
   // whole-packet queue, whose copy range is the kernel's maximum, 65531 bytes) a packet still
   // cut short is judged on its copied bytes with the rest taken as zeros.
-  Decision decide(const uint8_t *packet, size_t copied, size_t orig_len,
-                     bool may_requeue = true);
+  Decision decide(const uint8_t *packet, size_t copied, size_t orig_len, bool may_requeue = true);
 
   // How many leading bytes of this packet the verdict code can read at most, judging by the
   // headers in the first `copied` bytes; SIZE_MAX if those headers continue past them.

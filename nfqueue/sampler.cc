@@ -59,9 +59,8 @@ dw_sample_event make_sample_event(const UserVerdict &v, const uint8_t *packet, s
   return e;
 }
 
-Sampler::Result Sampler::on_drop(const dw_config &c, const UserVerdict &v,
-                                       const uint8_t *packet, size_t len, uint64_t now_ns,
-                                       SampleQueue &q) {
+Sampler::Result Sampler::on_drop(const dw_config &c, const UserVerdict &v, const uint8_t *packet,
+                                 size_t len, uint64_t now_ns, SampleQueue &q) {
   if (c.sample_every == 0 || c.sample_per_s == 0) return kSkipped;
   if (c.sample_every > 1 &&
       std::uniform_int_distribution<uint32_t>(0, c.sample_every - 1)(rng_) != 0)

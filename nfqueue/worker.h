@@ -34,7 +34,7 @@ struct WorkerConfig {
   uint16_t whole_queue = 54;  // takes back packets that need more than the copy range
   bool fail_open = true;      // NFQA_CFG_F_FAIL_OPEN; also the bypass flag on requeues
   uint32_t queue_maxlen = 4096;
-  int rcvbuf = 8 << 20;  // socket receive buffer (SO_RCVBUFFORCE)
+  int rcvbuf = 8 << 20;            // socket receive buffer (SO_RCVBUFFORCE)
   SampleQueue *samples = nullptr;  // drop samples for `dnswashctl top` (nfqueue/sampler.h)
 };
 

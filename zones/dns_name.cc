@@ -20,7 +20,14 @@ namespace {
 void append_escaped(std::string &out, std::string_view raw) {
   for (unsigned char c : raw) {
     switch (c) {
-      case '.': case '\\': case '"': case ';': case '(': case ')': case '@': case '$':
+      case '.':
+      case '\\':
+      case '"':
+      case ';':
+      case '(':
+      case ')':
+      case '@':
+      case '$':
         out += '\\';
         out += char(c);
         break;

@@ -46,7 +46,9 @@ DnsName name_from_wire(std::string_view wire);
 std::optional<DnsName> parse_wire_name(const uint8_t *data, size_t len, size_t *consumed = nullptr);
 
 // ASCII-only case fold, as the datapath does it.
-inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? char(c + 32) : c; }
+inline char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? char(c + 32) : c;
+}
 
 // True if any byte of the name is outside printable ASCII (0x21..0x7e): such a zone name in
 // named.conf never matches an IDN query on the wire, which is punycode (xn--...).

@@ -66,7 +66,8 @@ TEST(Truncation, EveryMessageCut) {
     for (size_t k = 0; k < msg.size(); ++k) {
       Bytes part(msg.begin(), msg.begin() + long(k));
       int want = k < name_end ? DW_R_MALFORMED : DW_R_NO_QTYPE;
-      EXPECT_EQ(dp.run(frame(f, part)).reason(), want) << "IPv" << family << " message cut at " << k;
+      EXPECT_EQ(dp.run(frame(f, part)).reason(), want)
+          << "IPv" << family << " message cut at " << k;
     }
     EXPECT_EQ(dp.run(frame(f, msg)).reason(), DW_R_ALLOWED);
   }
@@ -137,8 +138,8 @@ TEST(ZoneSet, ZoneOf127Labels) {
 TEST(MultiBuffer, JumboFrame) {
   Datapath dp;
   dp.set_zones({"example.com"});
-  for (auto [name, want] : {std::pair{"www.example.com", DW_R_ALLOWED},
-                            std::pair{"junk.example", DW_R_NOT_AUTH}}) {
+  for (auto [name, want] :
+       {std::pair{"www.example.com", DW_R_ALLOWED}, std::pair{"junk.example", DW_R_NOT_AUTH}}) {
     DnsSpec d;
     d.qname = name;
     d.trailer = Bytes(8000, 0xab);
@@ -184,7 +185,8 @@ TEST(Hash, ReferenceSipHash24Vector) {
 
 TEST(Hash, ZoneKeyIsSipHash13OfRootFirstEncoding) {
   dw_hash_key key{0x1122334455667788ULL, 0x99aabbccddeeff00ULL};
-  for (std::string z : std::vector<std::string>{"example.com", "A.b.C.d", std::string(63, 'z') + ".x", "l6aaaa.l7aaaaa"}) {
+  for (std::string z : std::vector<std::string>{"example.com", "A.b.C.d",
+                                                std::string(63, 'z') + ".x", "l6aaaa.l7aaaaa"}) {
     auto name = *parse_dns_name(z);
     std::vector<uint8_t> enc;
     for (auto it = name.labels.rbegin(); it != name.labels.rend(); ++it) {
@@ -193,7 +195,8 @@ TEST(Hash, ZoneKeyIsSipHash13OfRootFirstEncoding) {
       enc.insert(enc.end(), it->begin(), it->end());
       while ((enc.size() - start) % 8) enc.push_back(0);
     }
-    EXPECT_EQ(zone_digest(key, name), siphash_ref(key.k0, key.k1, enc.data(), enc.size(), 1, 3)) << z;
+    EXPECT_EQ(zone_digest(key, name), siphash_ref(key.k0, key.k1, enc.data(), enc.size(), 1, 3))
+        << z;
   }
 }
 
@@ -232,11 +235,20 @@ TEST(Matcher, RandomizedAgainstReference) {
   for (int i = 0; i < 3000; ++i) {
     std::string q = zones[pick(zones.size())];
     switch (pick(5)) {
-      case 0: q = label() + "." + q; break;          // below a zone
-      case 1: q = label() + q; break;                // glued onto the zone's first label
-      case 2: q = q + "." + label(); break;          // zone as a prefix
-      case 3: q = q.substr(q.find('.') + 1); break;  // parent (maybe not served)
-      default: break;                                // apex
+      case 0:
+        q = label() + "." + q;
+        break;  // below a zone
+      case 1:
+        q = label() + q;
+        break;  // glued onto the zone's first label
+      case 2:
+        q = q + "." + label();
+        break;  // zone as a prefix
+      case 3:
+        q = q.substr(q.find('.') + 1);
+        break;  // parent (maybe not served)
+      default:
+        break;  // apex
     }
     for (auto &ch : q)
       if (pick(2)) ch = char(toupper(uint8_t(ch)));

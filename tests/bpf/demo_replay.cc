@@ -51,7 +51,9 @@ int main() {
     Counters c = read_counters(dp.skel().counters_fd());
     std::printf("\ncounters:\n");
     for (unsigned i = 0; i < DW_C_COUNT; ++i)
-      if (c[i]) std::printf("  %-20s %llu\n", std::string(counter_name(i)).c_str(), (unsigned long long)c[i]);
+      if (c[i])
+        std::printf("  %-20s %llu\n", std::string(counter_name(i)).c_str(),
+                    (unsigned long long)c[i]);
     return 0;
   } catch (const std::exception &e) {
     std::fprintf(stderr, "demo: %s\n", e.what());

@@ -300,7 +300,8 @@ TEST(Duration, ParsesWhatOperatorsType) {
   EXPECT_EQ(parse_duration("2h"), 7200u);
   EXPECT_EQ(parse_duration("7d"), 604800u);
   EXPECT_EQ(parse_duration("1h30m"), 5400u);
-  for (const char *bad : {"", "0", "0s", "5x", "h", "1h30", "-5m", "1.5h", "99999999999999999999"}) {
+  for (const char *bad :
+       {"", "0", "0s", "5x", "h", "1h30", "-5m", "1.5h", "99999999999999999999"}) {
     std::string err;
     EXPECT_FALSE(parse_duration(bad, &err)) << bad;
     EXPECT_FALSE(err.empty()) << bad;

@@ -26,10 +26,18 @@ struct Model {
 struct dw_env {
   Model *m;
 };
-static inline __u32 dw_env_frame_len(dw_env *) { return 0; }
-static inline long dw_env_load(dw_env *, __u32, void *, __u32) { return -1; }
-static inline const dw_ban_val *dw_env_ban_lookup(dw_env *, const dw_ban_key *) { return nullptr; }
-static inline __u64 dw_env_now(dw_env *) { return 0; }
+static inline __u32 dw_env_frame_len(dw_env *) {
+  return 0;
+}
+static inline long dw_env_load(dw_env *, __u32, void *, __u32) {
+  return -1;
+}
+static inline const dw_ban_val *dw_env_ban_lookup(dw_env *, const dw_ban_key *) {
+  return nullptr;
+}
+static inline __u64 dw_env_now(dw_env *) {
+  return 0;
+}
 static inline void *dw_env_zone_set(dw_env *e) {
   return e->m->live < 0 ? nullptr : &e->m->sets[e->m->live];
 }
@@ -104,7 +112,9 @@ class CheckingOps : public ZoneMapOps {
   int next_ = 100;
 };
 
-DnsName name(const std::string &s) { return *parse_dns_name(s); }
+DnsName name(const std::string &s) {
+  return *parse_dns_name(s);
+}
 
 std::vector<DnsName> zone_list(const std::string &prefix, int from, int to) {
   std::vector<DnsName> out;

@@ -7,7 +7,8 @@
 // bans, then byte flips and truncations) each go through three judges:
 //   A. the XDP program on the frame
 //   B. VerdictEngine::classify_frame on the same frame (the userspace build of dw_verdict.h)
-//   C. nfqueue::Judge::decide on what NFQUEUE would hand to userspace: the IP packet as the kernel's
+//   C. nfqueue::Judge::decide on what NFQUEUE would hand to userspace: the IP packet as the
+//   kernel's
 //      IP layer passes it to PREROUTING (link header gone, trimmed to the IP length), cut to
 //      the copy range with its real length, and requeued whole when the judge asks to
 // and A == B == C is required. C skips frames the kernel never queues (see kernel_packet()).
@@ -381,7 +382,8 @@ TEST(Differential, XdpVersusNfqueueDecision) {
       nr = d.reason;
       ++compared_c;
       if (nr >= 0 && nr < DW_R_COUNT) ++nfq_by_reason[size_t(nr)];
-      bad = bad || nr != xr || (d.action == nfqueue::Decision::Drop) != dw_reason_is_drop(unsigned(xr)) ||
+      bad = bad || nr != xr ||
+            (d.action == nfqueue::Decision::Drop) != dw_reason_is_drop(unsigned(xr)) ||
             d.dry_run_passed;
     }
     if (bad) {

@@ -39,7 +39,9 @@ void Datapath::set_zones(const std::vector<std::string> &zones) {
   zones_->apply(names);
 }
 
-void Datapath::set_flag(uint32_t flag, bool on) { set_config_flag(skel_->config_fd(), flag, on); }
+void Datapath::set_flag(uint32_t flag, bool on) {
+  set_config_flag(skel_->config_fd(), flag, on);
+}
 
 void Datapath::ban(const std::string &prefix, uint64_t expires_ns) {
   std::string err;
@@ -58,12 +60,11 @@ void Datapath::unban(const std::string &prefix) {
 RunResult Datapath::run(const Bytes &frame) {
   Counters before = read_counters(skel_->counters_fd());
   Bytes out(frame.size() + 256);
-  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
-              .data_out = out.data(), .data_size_in = uint32_t(frame.size()),
-              .data_size_out = uint32_t(out.size()), .repeat = 1);
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_out = out.data(),
+              .data_size_in = uint32_t(frame.size()), .data_size_out = uint32_t(out.size()),
+              .repeat = 1);
   if (int err = bpf_prog_test_run_opts(skel_->prog_fd(), &opts); err)
-    throw Error(errno_text("BPF_PROG_TEST_RUN on a " + std::to_string(frame.size()) +
-                               "-byte frame",
+    throw Error(errno_text("BPF_PROG_TEST_RUN on a " + std::to_string(frame.size()) + "-byte frame",
                            errno));
   Counters after = read_counters(skel_->counters_fd());
   RunResult r;
@@ -74,11 +75,16 @@ RunResult Datapath::run(const Bytes &frame) {
 
 std::string action_name(int action) {
   switch (action) {
-    case XDP_PASS: return "XDP_PASS";
-    case XDP_DROP: return "XDP_DROP";
-    case XDP_TX: return "XDP_TX";
-    case XDP_ABORTED: return "XDP_ABORTED";
-    default: return "action " + std::to_string(action);
+    case XDP_PASS:
+      return "XDP_PASS";
+    case XDP_DROP:
+      return "XDP_DROP";
+    case XDP_TX:
+      return "XDP_TX";
+    case XDP_ABORTED:
+      return "XDP_ABORTED";
+    default:
+      return "action " + std::to_string(action);
   }
 }
 
