@@ -41,7 +41,7 @@ walk() {
   help=$("$DNSWASHCTL" $path --help)
   subs=$(subcommands <<<"$help")
   if [[ -n $subs ]]; then
-    for s in $subs; do walk $path "$s"; done
+    for s in $subs; do walk "$path" "$s"; done
     return
   fi
   grep -qxF "## \`dnswashctl $path\`" "$DOCS/dnswashctl.md" ||

@@ -88,7 +88,7 @@ lab_passes junk.example || lab_fail "dry-run on, but junk still dropped"
 jqt "$(ctl stats --json)" '(.dry_run | not)'
 rc=0
 out=$(lab_s setpriv --reuid=65534 --regid=65534 --clear-groups "$DNSWASHCTL" dry-run on 2>&1) || rc=$?
-((rc == 1)) && [[ $out == *"only root"* ]] || lab_fail "non-root dry-run on: rc $rc: $out"
+{ ((rc == 1)) && [[ $out == *"only root"* ]]; } || lab_fail "non-root dry-run on: rc $rc: $out"
 jqt "$(ctl stats --json)" '(.dry_run | not)'
 
 # ---- zones list
@@ -113,12 +113,12 @@ jqt "$(ctl --iface s0 stats --json)" '.iface == "s0"'
 jqt "$(ctl stats --iface s0 --json)" '.iface == "s0"'
 rc=0
 out=$(ctl --iface nope0 stats 2>&1) || rc=$?
-((rc == 1)) && [[ $out == "dnswashctl: no dnswash filter is running on nope0"* ]] &&
-  [[ $(wc -l <<<"$out") -eq 1 ]] || lab_fail "wrong --iface: rc $rc: $out"
+{ ((rc == 1)) && [[ $out == "dnswashctl: no dnswash filter is running on nope0"* ]] &&
+  [[ $(wc -l <<<"$out") -eq 1 ]]; } || lab_fail "wrong --iface: rc $rc: $out"
 rc=0
 out=$(lab_c "$DNSWASHCTL" stats 2>&1) || rc=$?
-((rc == 1)) && [[ $out == "dnswashctl: no dnswash filter is running in this network namespace"* ]] &&
-  [[ $(wc -l <<<"$out") -eq 1 ]] || lab_fail "client namespace (no filter): rc $rc: $out"
+{ ((rc == 1)) && [[ $out == "dnswashctl: no dnswash filter is running in this network namespace"* ]] &&
+  [[ $(wc -l <<<"$out") -eq 1 ]]; } || lab_fail "client namespace (no filter): rc $rc: $out"
 
 # A stop turns sampling off in the shared config (a successor sets its own) and leaves nothing.
 lab_daemon_stop TERM
@@ -126,5 +126,5 @@ lab_daemon_stop TERM
 lab_expect_nothing_left
 rc=0
 out=$(ctl stats 2>&1) || rc=$?
-((rc == 1)) && [[ $(wc -l <<<"$out") -eq 1 ]] || lab_fail "after stop: rc $rc: $out"
+{ ((rc == 1)) && [[ $(wc -l <<<"$out") -eq 1 ]]; } || lab_fail "after stop: rc $rc: $out"
 lab_log "PASS"

@@ -71,7 +71,7 @@ lab_daemon_stop TERM
 echo '{"version":1,"bans":[{"prefix":' >"$STATE"
 lab_daemon_start "${args[@]}"
 grep -q "unreadable ban state.*moved aside" "$LAB_DAEMON_LOG" || lab_fail "corrupt file not reported"
-ls "$BANS_DIR" | grep -q "bans-$LAB_IF.json.corrupt-" || lab_fail "corrupt file not moved aside: $(ls "$BANS_DIR")"
+compgen -G "$BANS_DIR/bans-$LAB_IF.json.corrupt-*" >/dev/null || lab_fail "corrupt file not moved aside: $(ls "$BANS_DIR")"
 [[ $(lab_status detector.bans) == 0 ]] || lab_fail "bans from a corrupt file"
 lab_daemon_stop TERM
 
