@@ -55,8 +55,8 @@ ATK=198.51.100.66
 # (/var/cache/bind).
 conf_dir=/etc/bind/dnswash-bench-$id
 work_dir=/var/cache/bind/dnswash-bench-$id
-tmp=$(mktemp -d /tmp/dnswash-attack-bench.XXXXXX)
-NETNS_DIRS+=("$tmp" "$conf_dir" "$work_dir")
+tmp=$(mktemp -d /tmp/dnswash-attack-bench.XXXXXX) && NETNS_DIRS+=("$tmp")
+NETNS_DIRS+=("$conf_dir" "$work_dir")
 daemon_pid=
 flood_pid=
 netns_track_pids flood_pid daemon_pid

@@ -72,12 +72,8 @@ done
 # shellcheck source=../tests/support/netns.sh
 source "$root/tests/support/netns.sh"
 id=$NETNS_ID
-gen=dwflood-g-$id
-rcv=dwflood-r-$id
-vg=vfg$id
-vr=vfr$id
-tmp=$(mktemp -d /tmp/dnswash-flood-bench.XXXXXX)
-NETNS_DIRS+=("$tmp")
+gen=dwflood-g-$id rcv=dwflood-r-$id vg=vfg$id vr=vfr$id # namespaces, veth ends
+tmp=$(mktemp -d /tmp/dnswash-flood-bench.XXXXXX) && NETNS_DIRS+=("$tmp")
 gen_pid=
 daemon_pid=
 reader_pid=

@@ -37,12 +37,8 @@ fi
 # shellcheck source=../tests/support/netns.sh
 source "$root/tests/support/netns.sh"
 id=$NETNS_ID
-gen=dwbench-g-$id
-srv=dwbench-s-$id
-vg=vbg$id
-vs=vbs$id
-tmp=$(mktemp -d /tmp/dnswash-nfq-bench.XXXXXX)
-NETNS_DIRS+=("$tmp")
+gen=dwbench-g-$id srv=dwbench-s-$id vg=vbg$id vs=vbs$id # namespaces, veth ends
+tmp=$(mktemp -d /tmp/dnswash-nfq-bench.XXXXXX) && NETNS_DIRS+=("$tmp")
 driver_pid=
 sink_pid=
 netns_track_pids driver_pid sink_pid

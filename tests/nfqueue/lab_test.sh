@@ -19,12 +19,8 @@ load=$(readlink -f "$2")
 # shellcheck source=../support/netns.sh
 source "$(dirname "$0")/../support/netns.sh"
 id=$NETNS_ID
-srv=dwnfq-s-$id
-cli=dwnfq-c-$id
-vs=vs$id
-vc=vc$id
-tmp=$(mktemp -d /tmp/dnswash-nfq-lab.XXXXXX)
-NETNS_DIRS+=("$tmp")
+srv=dwnfq-s-$id cli=dwnfq-c-$id vs=vs$id vc=vc$id # namespaces, veth ends
+tmp=$(mktemp -d /tmp/dnswash-nfq-lab.XXXXXX) && NETNS_DIRS+=("$tmp")
 driver_pid=
 netns_track_pids driver_pid
 
