@@ -36,7 +36,7 @@ daemon=$root/$build/daemon/dnswashd
 ctl=$root/$build/tests/lab/lab_ctl
 load=$root/$build/bench/dnswash-udp-load
 if [[ ! -x $daemon || ! -x $ctl || ! -x $load ]]; then
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDNSWASH_WERROR=ON >/dev/null
   make -C "$build" -j2 dnswashd lab_ctl dnswash-udp-load >/dev/null
 fi
 for t in dnsperf named dig jq; do

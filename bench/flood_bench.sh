@@ -61,7 +61,7 @@ ctl=$root/$build/tests/lab/lab_ctl
 xdp_drop=$root/$build/bpf/gen/xdp_drop.bpf.o
 flood=$root/$build/bench/dnswash-xdp-flood
 if [[ ! -x $daemon || ! -x $ctl || ! -f $xdp_drop || ! -x $flood ]]; then
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDNSWASH_WERROR=ON >/dev/null
   make -C "$build" -j2 dnswashd lab_ctl dnswash-xdp-flood >/dev/null
 fi
 for t in ethtool bpftool jq iptables-nft-restore taskset; do

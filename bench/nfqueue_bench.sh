@@ -30,7 +30,7 @@ done
 driver=$root/$build/tests/nfqueue/nfq-lab-driver
 load=$root/$build/bench/dnswash-udp-load
 if [[ ! -x $driver || ! -x $load ]]; then
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDNSWASH_WERROR=ON >/dev/null
   make -C "$build" -j2 nfq-lab-driver dnswash-udp-load >/dev/null
 fi
 

@@ -18,7 +18,7 @@ foreach(d IN LISTS _sys_dirs)
   endif()
 endforeach()
 
-set(BPF_CFLAGS -g -O2 -target bpf -mcpu=v3 -Wall -Wextra -Werror
+set(BPF_CFLAGS -g -O2 -target bpf -mcpu=v3 -Wall -Wextra ${DNSWASH_WERROR_FLAG}
   -Wno-unused-parameter -D__TARGET_ARCH_x86 -I${PROJECT_SOURCE_DIR}/bpf ${BPF_SYS_INCLUDES})
 
 set(DNSWASH_BPF_GEN ${PROJECT_BINARY_DIR}/bpf/gen)

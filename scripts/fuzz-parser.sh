@@ -13,7 +13,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${FUZZ_BUILD_DIR:-$root/build-fuzz}"
 jobs="${JOBS:-2}"
 
-cmake -S "$root" -B "$build" -DDNSWASH_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+cmake -S "$root" -B "$build" -DDNSWASH_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDNSWASH_WERROR=ON \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 cmake --build "$build" -j"$jobs" --target fuzz_named_conf
 

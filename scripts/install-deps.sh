@@ -11,6 +11,8 @@ pkgs=(
   libnetfilter-queue-dev libmnl-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev liblmdb-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
+  pandoc                      # man pages from docs/*.md (packaging/)
+  debhelper lintian dpkg-dev  # the Debian package (scripts/package.sh, tests/packaging)
   # labs, oracles and benchmarks
   iproute2 iptables nftables bind9 bind9-utils bind9-dnsutils tshark
   jq iputils-ping  # the NFQUEUE lab test and benchmark; ping in tests/lab
