@@ -98,6 +98,13 @@ void register_list(CLI::App &group) {
   });
 }
 
+// The change is in force; when the daemon could not make it durable, say so and exit 1.
+void check_saved(const json &r) {
+  if (r.value("saved", true)) return;
+  throw Error(r.value("error", std::string("not saved")) +
+              " (see `dnswashctl stats`: ban store; it is retried)");
+}
+
 void register_add(CLI::App &group) {
   struct Args {
     std::string prefix, dur;
@@ -128,13 +135,14 @@ void register_add(CLI::App &group) {
       json r = request(req);
       if (a->json) {
         print_json(r);
-        return;
+      } else {
+        std::cout << "banned " << r.value("prefix", a->prefix) << " "
+                  << (r["expires_unix_ms"].is_null()
+                          ? std::string("permanently")
+                          : "until " + utc_text(r["expires_unix_ms"].get<int64_t>()))
+                  << "\n";
       }
-      std::cout << "banned " << r.value("prefix", a->prefix) << " "
-                << (r["expires_unix_ms"].is_null()
-                        ? std::string("permanently")
-                        : "until " + utc_text(r["expires_unix_ms"].get<int64_t>()))
-                << "\n";
+      check_saved(r);
     });
   });
 }
@@ -159,6 +167,7 @@ void register_del(CLI::App &group) {
         print_json(r);
       else
         std::cout << "unbanned " << r.value("prefix", a->prefix) << "\n";
+      check_saved(r);
     });
   });
 }
@@ -180,6 +189,7 @@ void register_flush(CLI::App &group) {
         print_json(r);
       else
         std::cout << "removed " << r.value("removed", 0) << " ban(s)\n";
+      check_saved(r);
     });
   });
 }

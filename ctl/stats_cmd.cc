@@ -53,6 +53,7 @@ json snapshot(const json &status, const json &counters_reply) {
           {"sync_errors", sync.value("failed", 0)},
           {"sync_failing", sync.value("failing", false)},
           {"detector", detector},
+          {"ban_store", status.value("ban_store", json(nullptr))},
           {"caps_hit", caps},
           {"packets", packets},
           {"passed", passed},
@@ -87,6 +88,16 @@ void print_human(const json &s, const json *rates, double interval) {
       {"bans", dash_or(s["bans"], [](const json &j) { return fmt_count(j.get<uint64_t>()); })});
   head.add_row({"sync errors", fmt_count(s["sync_errors"].get<uint64_t>()) +
                                    (s["sync_failing"].get<bool>() ? " (failing now)" : "")});
+  head.add_row({"ban store", dash_or(s.value("ban_store", json(nullptr)), [](const json &j) {
+                  if (j.value("ok", false)) return std::string("ok");
+                  std::string out = "NOT SAVING: " + j.value("error", std::string()) +
+                                    (j.contains("last_error") && j["last_error"].is_string()
+                                         ? j["last_error"].get<std::string>()
+                                         : std::string());
+                  if (j.contains("unsaved"))
+                    out += " (" + fmt_count(j["unsaved"].get<uint64_t>()) + " change(s) unsaved)";
+                  return out;
+                })});
   head.add_row({"detector caps hit", dash_or(s["caps_hit"], [](const json &j) {
                   std::string out;
                   for (const auto &[k, v] : j.items())

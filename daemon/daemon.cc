@@ -81,11 +81,17 @@ class Daemon final : public DaemonHooks {
     commands_[name] = {admin, std::move(fn)};
   }
   void add_fd(int fd, std::function<void()> on_readable) override {
-    watches_.push_back({fd, std::move(on_readable)});
+    watches_.push_back({fd, std::move(on_readable), false});
   }
   void remove_fd(int fd) override {
     std::erase_if(watches_, [fd](const Watch &w) { return w.fd == fd; });
   }
+  void watch_write(int fd, bool on) override {
+    for (Watch &w : watches_)
+      if (w.fd == fd) w.write = on;
+  }
+  void reply(uint64_t conn, const json &r) override { control_->reply(conn, r); }
+  bool maps_taken_over() const override { return reuse_maps_; }
   void every(std::chrono::milliseconds period, std::function<void()> fn) override {
     timers_.push_back({period, std::chrono::steady_clock::now() + period, std::move(fn)});
   }
@@ -146,6 +152,7 @@ class Daemon final : public DaemonHooks {
   struct Watch {
     int fd;
     std::function<void()> on_readable;
+    bool write;  // also POLLOUT
   };
   struct Timer {
     std::chrono::milliseconds period;
@@ -190,8 +197,12 @@ void Daemon::start() {
   if (!opt_.pin_dir.empty()) ensure_bpffs_dir(opt_.pin_dir);
 
   // The lock first: a second instance must not touch anything.
+  ControlLimits limits;
+  limits.max_clients = opt_.control_clients;
+  limits.per_uid = opt_.control_clients_per_uid;
+  limits.admin_reserve = opt_.control_admin_reserve;
   control_ = std::make_unique<ControlServer>(
-      opt_.iface, [this](const json &r, const Peer &p) { return handle(r, p); });
+      opt_.iface, [this](const json &r, const Peer &p) { return handle(r, p); }, limits);
   spdlog::info("control socket {}", control_->name());
 
   nfqueue::Filter::remove_stale_rules(opt_.iface);
@@ -381,13 +392,15 @@ void Daemon::start_features() {
 }
 
 int Daemon::poll_timeout_ms() const {
-  if (timers_.empty()) return -1;
+  int control = control_->timeout_ms();
+  if (timers_.empty()) return control;
   auto now = std::chrono::steady_clock::now();
   auto first = timers_.front().due;
   for (const Timer &t : timers_) first = std::min(first, t.due);
   if (first <= now) return 0;
   // Round up: waking a millisecond early would spin until the timer is due.
-  return int(std::chrono::ceil<std::chrono::milliseconds>(first - now).count());
+  int t = int(std::chrono::ceil<std::chrono::milliseconds>(first - now).count());
+  return control < 0 ? t : std::min(t, control);
 }
 
 void Daemon::run_due_timers() {
@@ -410,9 +423,10 @@ void Daemon::loop() {
   while (running_) {
     std::vector<pollfd> pfds{{sfd.get(), POLLIN, 0}, {sync_->poll_fd(), POLLIN, 0}};
     const size_t first_watch = pfds.size();
-    for (const Watch &w : watches_) pfds.push_back({w.fd, POLLIN, 0});
+    for (const Watch &w : watches_)
+      pfds.push_back({w.fd, short(POLLIN | (w.write ? POLLOUT : 0)), 0});
     const size_t first_control = pfds.size();
-    for (int fd : control_->fds()) pfds.push_back({fd, POLLIN, 0});
+    for (const pollfd &p : control_->poll_fds()) pfds.push_back(p);
     int n = poll(pfds.data(), pfds.size(), poll_timeout_ms());
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -449,7 +463,10 @@ void Daemon::loop() {
           if (w.fd == pfds[i].fd) ready.push_back(w);
     for (const Watch &w : ready) w.on_readable();
     for (size_t i = first_control; i < pfds.size(); ++i)
-      if (pfds[i].revents) control_->on_readable(pfds[i].fd);
+      if (pfds[i].revents) control_->on_ready(pfds[i].fd, pfds[i].revents);
+    // One request per client per round: the loop comes back here (signals, zone sync) between
+    // a pipelining client's requests.
+    control_->serve();
     run_due_timers();
   }
 }
@@ -557,6 +574,22 @@ json Daemon::status() const {
                         {"errors", q.errors}});
     j["nfqueue"] = {{"backend", nfq_->backend()}, {"queues", queues}};
   }
+  ControlStats cs = control_->stats();
+  const ControlLimits &cl = control_->limits();
+  j["control"] = {{"clients", cs.clients},
+                  {"admin_clients", cs.admins},
+                  {"accepted", cs.accepted},
+                  {"evicted", cs.evicted},
+                  {"refused", cs.refused},
+                  {"timed_out", cs.timed_out},
+                  {"oversized", cs.oversized},
+                  {"limits",
+                   {{"clients", cl.max_clients},
+                    {"per_uid", cl.per_uid},
+                    {"admin_reserve", cl.admin_reserve},
+                    {"idle_ms", cl.idle.count()},
+                    {"request_ms", cl.request.count()},
+                    {"write_ms", cl.write.count()}}}};
   for (const auto &[key, fn] : status_parts_) j[key] = fn();
   return j;
 }

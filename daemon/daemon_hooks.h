@@ -3,7 +3,8 @@
 // dispatch in daemon.cc stay untouched when one is added:
 //   - control requests by name (admin ones are refused to peers that are not root or the
 //     daemon's uid before the handler runs);
-//   - fds to poll for POLLIN, with what to do when readable;
+//   - fds to poll for POLLIN (and POLLOUT on request), with what to do when one is ready;
+//   - replies to control requests a handler deferred (ControlServer::deferred());
 //   - periodic work (the loop wakes for the earliest due one);
 //   - a section of the `status` reply.
 // Features are created in Daemon::start() after the program is loaded and the zones are in
@@ -41,6 +42,13 @@ class DaemonHooks {
   // before the loop's last round ends).
   virtual void add_fd(int fd, std::function<void()> on_readable) = 0;
   virtual void remove_fd(int fd) = 0;
+  // Also wake for POLLOUT on fd (a reply that did not fit the socket), or stop doing so.
+  virtual void watch_write(int fd, bool on) = 0;
+  // The reply to a request whose handler returned ControlServer::deferred(); nothing happens
+  // if the client has gone meanwhile.
+  virtual void reply(uint64_t conn, const nlohmann::json &reply) = 0;
+  // True when the maps were taken over from a previous dnswashd (they hold its bans).
+  virtual bool maps_taken_over() const = 0;
   virtual void every(std::chrono::milliseconds period, std::function<void()> fn) = 0;
   virtual void add_status(const std::string &key, std::function<nlohmann::json()> fn) = 0;
 

@@ -151,7 +151,7 @@ ParsedOptions parse_options(int argc, char **argv) {
                  "Cap on detector bans in force at once")
       ->check(CLI::Range(1u, unsigned(DW_BANS_MAX)));
   app.add_option("--ban-state-dir", o.ban_state_dir,
-                 "Directory for bans-<iface>.json: bans and offense history, kept across "
+                 "Directory for bans-<iface>.lmdb: bans and offense history, kept across "
                  "restarts and reboots (so not under /run); \"\" = keep nothing");
   app.add_option("--sample-every", o.sample_every,
                  "dnswashctl top: sample about one in N dropped queries (0 = no sampling)");
@@ -162,6 +162,24 @@ ParsedOptions parse_options(int argc, char **argv) {
                  "[ADDR]:PORT); \"\" = off")
       ->check(
           [](const std::string &v) { return v.empty() ? std::string() : check_listen_address(v); });
+  app.add_option("--control-clients", o.control_clients,
+                 "Control socket: connections of non-root users, all together (the oldest of "
+                 "the uid holding most gives way to a new one)")
+      ->check(CLI::Range(1u, 4096u));
+  app.add_option("--control-clients-per-uid", o.control_clients_per_uid,
+                 "Control socket: connections of one non-root uid (its oldest gives way)")
+      ->check(CLI::Range(1u, 4096u));
+  app.add_option("--control-admin-reserve", o.control_admin_reserve,
+                 "Control socket: connections kept for root and the daemon's uid beyond "
+                 "--control-clients")
+      ->check(CLI::Range(1u, 4096u));
+  app.add_option("--metrics-clients", o.metrics_clients,
+                 "Metrics endpoint: connections, all sources together (the oldest of the "
+                 "source holding most gives way to a new one)")
+      ->check(CLI::Range(1u, 4096u));
+  app.add_option("--metrics-clients-per-source", o.metrics_clients_per_source,
+                 "Metrics endpoint: connections of one source address (its oldest gives way)")
+      ->check(CLI::Range(1u, 4096u));
   app.add_flag("-v,--verbose", o.verbose, "More logging (-v debug, -vv trace)")->default_str("0");
 
   try {

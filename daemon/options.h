@@ -53,6 +53,12 @@ struct Options {
   unsigned sample_rate = 1000;
   // ADDR:PORT for the Prometheus /metrics HTTP listener (metrics_feature.h); "" = none.
   std::string metrics_listen;
+  // Connection limits (control_server.h, http_listen.h; docs/dnswashd.md "Limits").
+  unsigned control_clients = 64;
+  unsigned control_clients_per_uid = 8;
+  unsigned control_admin_reserve = 16;
+  unsigned metrics_clients = 64;
+  unsigned metrics_clients_per_source = 8;
 };
 
 // Parses argv (and the --config file). Returns the options, or the exit code to leave with

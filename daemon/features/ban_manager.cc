@@ -1,11 +1,9 @@
 #include "ban_manager.h"
 
 #include <bpf/bpf.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +14,7 @@
 #include "ban_table.h"
 #include "duration.h"
 #include "error.h"
+#include "prefix_text.h"
 #include "wall_clock.h"
 
 namespace dnswash::daemon {
@@ -28,53 +27,25 @@ const char *origin_name(uint32_t o) {
   return o == DW_BAN_ORIGIN_DETECTOR ? "detector" : "operator";
 }
 
+constexpr uint64_t kNsPerMs = 1000000;
+constexpr size_t kExpiriesPerSweep = 50000;  // the rest next second
+
 }  // namespace
 
-std::string current_boot_id() {
-  std::ifstream in("/proc/sys/kernel/random/boot_id");
-  std::string id;
-  std::getline(in, id);
-  return id;
-}
+BanManager::BanManager(int bans_fd, std::string store_path, BanPolicy policy,
+                       std::string legacy_json)
+    : fd_(bans_fd),
+      path_(std::move(store_path)),
+      legacy_(std::move(legacy_json)),
+      policy_(policy),
+      boot_id_(banstore::current_boot_id()) {}
 
-void write_file_atomic(const std::string &path, const std::string &text) {
-  std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw Error(errno_text("creating " + tmp, errno));
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = write(fd, text.data() + off, text.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      close(fd);
-      unlink(tmp.c_str());
-      throw Error(errno_text("writing " + tmp, e));
-    }
-    off += size_t(n);
-  }
-  if (fsync(fd) != 0) {
-    int e = errno;
-    close(fd);
-    unlink(tmp.c_str());
-    throw Error(errno_text("fsync " + tmp, e));
-  }
-  close(fd);
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    unlink(tmp.c_str());
-    throw Error(errno_text("renaming " + tmp + " to " + path, e));
-  }
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  int dfd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
-  }
+BanManager::~BanManager() {
+  if (!writer_) return;
+  writer_->drain();  // what is queued gets its try (one commit: milliseconds)
+  if (auto s = writer_->stats(); s.unsaved)
+    spdlog::error("bans: {} change(s) could not be saved: {}", s.unsaved, s.last_error);
 }
-
-BanManager::BanManager(int bans_fd, std::string state_path, BanPolicy policy)
-    : fd_(bans_fd), path_(std::move(state_path)), policy_(policy) {}
 
 BanManager::Key BanManager::key_of(const dw_ban_key &k) {
   Key out;
@@ -82,17 +53,84 @@ BanManager::Key BanManager::key_of(const dw_ban_key &k) {
   return out;
 }
 
-void BanManager::put(const BanRecord &r) {
+const BanRecord *BanManager::find(const dw_ban_key &key) const {
+  auto it = recs_.find(key_of(key));
+  return it == recs_.end() ? nullptr : &it->second;
+}
+
+void BanManager::put_kernel(const BanRecord &r) {
   dw_ban_val v{};
   v.expires_ns = r.permanent ? 0 : r.expires_boot_ns;
   v.origin = r.origin;
   ban_put(fd_, r.key, v);
 }
 
+void BanManager::stamp(BanRecord &r) const {
+  r.boot_id = boot_id_;
+  if (r.active && !r.permanent) {
+    auto e = expires_unix_ms(r);
+    r.expires_unix_ms = std::max<int64_t>(*e, 1);
+    if (r.length_ms <= 0) r.length_ms = std::max<int64_t>(r.expires_unix_ms - r.since_unix_ms, 1);
+  } else {
+    r.expires_unix_ms = 0;
+    r.length_ms = 0;
+    if (!r.active) r.expires_boot_ns = 0;
+  }
+}
+
+void BanManager::unindex(const Key &k, const BanRecord &r) {
+  if (r.active) {
+    --active_total_;
+    if (r.origin == DW_BAN_ORIGIN_DETECTOR) --active_detector_;
+    if (!r.permanent) expiry_.remove(r.expires_boot_ns, k);
+  } else if (r.offenses > 0) {
+    histories_.erase({r.since_unix_ms, k});
+  }
+}
+
+void BanManager::index(const Key &k, const BanRecord &r) {
+  if (r.active) {
+    ++active_total_;
+    if (r.origin == DW_BAN_ORIGIN_DETECTOR) ++active_detector_;
+    if (!r.permanent) expiry_.add(r.expires_boot_ns, k);
+  } else if (r.offenses > 0) {
+    histories_.insert({r.since_unix_ms, k});
+  }
+}
+
+void BanManager::set(const Key &k, std::optional<BanRecord> r, BanChange::Why why) {
+  auto it = recs_.find(k);
+  if (it != recs_.end()) unindex(k, it->second);
+  BanChange ch;
+  ch.why = why;
+  dw_ban_key key;
+  std::memcpy(&key, k.data(), sizeof key);
+  if (r) {
+    stamp(*r);
+    index(k, *r);
+    BanRecord &slot = it != recs_.end() ? it->second : recs_[k];
+    slot = std::move(*r);
+    ch.record = slot;
+  } else {
+    if (it == recs_.end()) return;
+    ch.record = it->second;
+    ch.removed = true;
+    recs_.erase(it);
+  }
+  if (writer_)
+    seq_ = writer_->submit(key, ch.removed ? std::nullopt : std::optional<BanRecord>(ch.record));
+  else
+    ++seq_;
+  ch.seq = ++change_seq_;
+  for (const auto &fn : listeners_) fn(ch);
+  journal_.push_back(std::move(ch));
+  if (journal_.size() > kJournal) journal_.pop_front();
+}
+
 std::optional<int64_t> BanManager::expires_unix_ms(const BanRecord &r) const {
   if (r.permanent) return std::nullopt;
   int64_t left_ns = int64_t(r.expires_boot_ns) - int64_t(boottime_ns());
-  return now_unix_ms() + left_ns / 1000000;
+  return now_unix_ms() + left_ns / int64_t(kNsPerMs);
 }
 
 json BanManager::entry_json(const BanRecord &r) const {
@@ -105,68 +143,81 @@ json BanManager::entry_json(const BanRecord &r) const {
   j["expires_unix_ms"] = e ? json(*e) : json(nullptr);
   j["zone"] = r.zone.empty() ? json(nullptr) : json(r.zone);
   j["names"] = r.names;
+  if (!r.source.empty()) j["source"] = r.source;
   return j;
 }
 
 const BanRecord &BanManager::add_operator(const dw_ban_key &key, std::optional<uint64_t> seconds) {
-  BanRecord &r = recs_[key_of(key)];
+  Key k = key_of(key);
+  BanRecord r;
+  if (auto it = recs_.find(k); it != recs_.end()) r = it->second;
   r.key = key;
   r.origin = DW_BAN_ORIGIN_OPERATOR;
   r.active = true;
   r.permanent = !seconds;
   r.since_unix_ms = now_unix_ms();
   r.expires_boot_ns = seconds ? boottime_ns() + *seconds * 1000000000ull : 0;
-  put(r);
-  dirty_ = true;
-  save();
-  return r;
+  r.length_ms = seconds ? int64_t(*seconds * 1000) : 0;
+  r.source.clear();
+  put_kernel(r);
+  set(k, std::move(r), BanChange::Why::kAdded);
+  return recs_.at(k);
+}
+
+const BanRecord &BanManager::apply(BanRecord r) {
+  if (std::string err = banstore::check_entry(r); !err.empty())
+    throw Error("ban " + ban_prefix_text(r.key) + ": " + err);
+  Key k = key_of(r.key);
+  if (r.active && !r.permanent) {
+    int64_t left = std::min(r.expires_unix_ms - now_unix_ms(), r.length_ms);
+    if (left <= 0) throw Error("ban " + ban_prefix_text(r.key) + " has expired");
+    r.expires_boot_ns = boottime_ns() + uint64_t(left) * kNsPerMs;
+  }
+  if (r.active) put_kernel(r);
+  set(k, std::move(r), BanChange::Why::kAdded);
+  return recs_.at(k);
 }
 
 bool BanManager::del(const dw_ban_key &key) {
   auto it = recs_.find(key_of(key));
   bool in_map = ban_del(fd_, key);
-  if (it == recs_.end()) {
-    if (in_map) dirty_ = true;
-    return in_map;
-  }
+  if (it == recs_.end()) return in_map;
   bool was = it->second.active || in_map;
-  recs_.erase(it);
-  dirty_ = true;
-  save();
+  set(it->first, std::nullopt, BanChange::Why::kRemoved);
   return was;
 }
 
 size_t BanManager::flush(bool detector_only) {
   adopt_unknown();  // so a ban the kernel just added is flushed too
   size_t n = 0;
-  for (auto it = recs_.begin(); it != recs_.end();) {
-    if (detector_only && it->second.origin != DW_BAN_ORIGIN_DETECTOR) {
-      ++it;
-      continue;
-    }
-    if (it->second.active) {
-      ban_del(fd_, it->second.key);
+  std::vector<Key> gone;
+  for (const auto &[k, r] : recs_) {
+    if (detector_only && r.origin != DW_BAN_ORIGIN_DETECTOR) continue;
+    if (r.active) {
+      ban_del(fd_, r.key);
       ++n;
     }
-    it = recs_.erase(it);
+    gone.push_back(k);
   }
-  dirty_ = true;
-  save();
+  for (const Key &k : gone) set(k, std::nullopt, BanChange::Why::kRemoved);
   return n;
 }
 
 const BanRecord &BanManager::on_detector_ban(const dw_ban_key &key, uint64_t kernel_expires,
                                              const std::string &zone,
                                              const std::vector<std::string> &names) {
-  BanRecord &r = recs_[key_of(key)];
+  Key k = key_of(key);
+  BanRecord r;
+  if (auto it = recs_.find(k); it != recs_.end()) r = it->second;
   bool repeat = r.offenses > 0;
   r.key = key;
   r.origin = DW_BAN_ORIGIN_DETECTOR;
   r.active = true;
   r.since_unix_ms = now_unix_ms();
-  r.offenses += 1;
+  r.offenses = std::min(r.offenses + 1, banstore::kMaxOffenses);
   r.zone = zone;
   r.names = names;
+  r.source.clear();
   uint64_t len_s = repeat ? policy_.repeat_s : policy_.first_s;
   r.permanent = len_s == 0;
   // The kernel's ban began at kernel_expires - det_ban_ns (det_ban_ns = the first-offense
@@ -174,103 +225,100 @@ const BanRecord &BanManager::on_detector_ban(const dw_ban_key &key, uint64_t ker
   uint64_t first_ns = policy_.first_s * 1000000000ull;
   uint64_t began = kernel_expires - std::min(kernel_expires, first_ns);
   r.expires_boot_ns = r.permanent ? 0 : (repeat ? began + len_s * 1000000000ull : kernel_expires);
-  if (repeat || r.permanent) put(r);
-  dirty_ = true;
-  save();
-  return r;
+  r.length_ms = r.permanent ? 0 : int64_t(len_s * 1000);
+  if (repeat || r.permanent) put_kernel(r);
+  set(k, std::move(r), BanChange::Why::kAdded);
+  return recs_.at(k);
 }
 
-void BanManager::adopt_unknown() {
+BanManager::KernelView BanManager::read_kernel_map() const {
+  KernelView out;
   dw_ban_key k{}, next{};
   const dw_ban_key *prev = nullptr;
-  uint64_t now = boottime_ns();
   while (bpf_map_get_next_key(fd_, prev, &next) == 0) {
     k = next;
     prev = &k;
     dw_ban_val v{};
-    if (bpf_map_lookup_elem(fd_, &k, &v) != 0) continue;
-    auto it = recs_.find(key_of(k));
+    if (bpf_map_lookup_elem(fd_, &k, &v) == 0) out.emplace(key_of(k), v);
+  }
+  return out;
+}
+
+void BanManager::adopt_unknown() {
+  adopt_from(read_kernel_map());
+}
+
+void BanManager::adopt_from(const KernelView &kernel) {
+  uint64_t now = boottime_ns();
+  for (auto [key, v] : kernel) {
+    auto it = recs_.find(key);
     if (it != recs_.end() && it->second.active) continue;
-    if (v.expires_ns != 0 && v.expires_ns <= now) continue;  // the sweep removes it
-    BanRecord &r = recs_[key_of(k)];
+    if (v.expires_ns != 0 && v.expires_ns <= now) continue;     // ends on its own
+    if (v.expires_ns > banstore::kMaxBootNs) v.expires_ns = 0;  // nothing sane: keep it in force
+    BanRecord r = it != recs_.end() ? it->second : BanRecord{};
     bool known = r.offenses > 0 || r.since_unix_ms != 0;
-    r.key = k;
+    std::memcpy(&r.key, key.data(), sizeof r.key);
     r.origin = v.origin == DW_BAN_ORIGIN_DETECTOR ? DW_BAN_ORIGIN_DETECTOR : DW_BAN_ORIGIN_OPERATOR;
     r.active = true;
     r.permanent = v.expires_ns == 0;
     r.expires_boot_ns = v.expires_ns;
+    r.length_ms = 0;  // stamp() takes it from now to the expiry
     if (!known) r.since_unix_ms = now_unix_ms();
     if (r.origin == DW_BAN_ORIGIN_DETECTOR && !known) r.offenses = 1;
-    dirty_ = true;
+    set(key, std::move(r), BanChange::Why::kAdopted);
   }
 }
 
 void BanManager::sweep() {
   uint64_t now = boottime_ns();
-  for (auto it = recs_.begin(); it != recs_.end();) {
-    BanRecord &r = it->second;
-    if (r.active && !r.permanent && r.expires_boot_ns <= now) {
-      dw_ban_val cur{};
-      if (bpf_map_lookup_elem(fd_, &r.key, &cur) == 0) {
-        if (cur.expires_ns != 0 && cur.expires_ns <= now) {
-          ban_del(fd_, r.key);
-        } else {
-          // The kernel banned again meanwhile (its event is on the way): follow the map.
-          r.permanent = cur.expires_ns == 0;
-          r.expires_boot_ns = cur.expires_ns;
-          ++it;
-          continue;
-        }
-      }
-      spdlog::info("ban on {} ({}) expired", ban_prefix_text(r.key), origin_name(r.origin));
-      r.active = false;
-      dirty_ = true;
-      if (r.origin == DW_BAN_ORIGIN_OPERATOR && r.offenses == 0) {
-        it = recs_.erase(it);  // no history to keep
+  for (const Key &k : expiry_.take_due(now, kExpiriesPerSweep)) {
+    auto it = recs_.find(k);
+    if (it == recs_.end()) continue;
+    BanRecord r = it->second;
+    // take_due() took it out of the queue: keep the index true before set() unindexes.
+    expiry_.add(r.expires_boot_ns, k);
+    dw_ban_val cur{};
+    if (bpf_map_lookup_elem(fd_, &r.key, &cur) == 0) {
+      if (cur.expires_ns == 0 || cur.expires_ns > now) {
+        // The kernel banned again meanwhile (its event is on the way): follow the map.
+        r.permanent = cur.expires_ns == 0;
+        r.expires_boot_ns = cur.expires_ns;
+        r.length_ms = 0;
+        set(k, std::move(r), BanChange::Why::kAdded);
         continue;
       }
-      // Only bans in force are listed with their names: a history needs none, and the state
-      // file stays small.
-      r.names.clear();
+      ban_del(fd_, r.key);
     }
-    ++it;
+    spdlog::info("ban on {} ({}) expired", ban_prefix_text(r.key), origin_name(r.origin));
+    if (r.offenses == 0) {
+      set(k, std::nullopt, BanChange::Why::kExpired);  // no history to keep
+      continue;
+    }
+    // Only bans in force are listed with their names: a history needs none.
+    r.active = false;
+    r.permanent = false;
+    r.names.clear();
+    set(k, std::move(r), BanChange::Why::kExpired);
   }
-  adopt_unknown();
   forget_histories();
-  save();
+  on_writer_ready();  // a completion missed by the poll (harmless when none)
 }
 
 size_t BanManager::forget_histories() {
-  std::vector<std::map<Key, BanRecord>::iterator> hist;
   int64_t now_ms = now_unix_ms();
   size_t n = 0;
-  for (auto it = recs_.begin(); it != recs_.end();) {
-    const BanRecord &r = it->second;
-    if (r.active || r.offenses == 0) {
-      ++it;
-      continue;
-    }
-    if (policy_.forget_s && now_ms - r.since_unix_ms > int64_t(policy_.forget_s) * 1000) {
-      it = recs_.erase(it);
-      ++n;
-      continue;
-    }
-    hist.push_back(it++);
+  auto forget = [&](const Key &k) {
+    set(k, std::nullopt, BanChange::Why::kForgotten);
+    ++n;
+  };
+  if (policy_.forget_s) {
+    int64_t cut = now_ms - int64_t(policy_.forget_s) * 1000;
+    while (!histories_.empty() && histories_.begin()->first < cut)
+      forget(histories_.begin()->second);
   }
-  if (hist.size() > policy_.history_max) {
-    // Oldest last offense first (ties: the map's order, so the choice is deterministic).
-    size_t drop = hist.size() - policy_.history_max;
-    std::nth_element(hist.begin(), hist.begin() + ptrdiff_t(drop - 1), hist.end(),
-                     [](auto a, auto b) {
-                       if (a->second.since_unix_ms != b->second.since_unix_ms)
-                         return a->second.since_unix_ms < b->second.since_unix_ms;
-                       return a->first < b->first;
-                     });
-    for (size_t i = 0; i < drop; ++i) recs_.erase(hist[i]);
-    n += drop;
-  }
+  // Oldest last offense first (ties: key order, so the choice is deterministic).
+  while (histories_.size() > policy_.history_max) forget(histories_.begin()->second);
   if (n > 0) {
-    dirty_ = true;
     forgotten_total_ += n;
     forgotten_unlogged_ += n;
   }
@@ -286,81 +334,119 @@ size_t BanManager::forget_histories() {
 }
 
 size_t BanManager::active(uint32_t origin) const {
-  return size_t(std::count_if(recs_.begin(), recs_.end(), [&](const auto &p) {
-    return p.second.active && p.second.origin == origin;
-  }));
-}
-size_t BanManager::active() const {
-  return size_t(
-      std::count_if(recs_.begin(), recs_.end(), [](const auto &p) { return p.second.active; }));
-}
-size_t BanManager::history() const {
-  return size_t(std::count_if(recs_.begin(), recs_.end(), [](const auto &p) {
-    return !p.second.active && p.second.offenses > 0;
-  }));
+  return origin == DW_BAN_ORIGIN_DETECTOR ? active_detector_ : active_total_ - active_detector_;
 }
 
 json BanManager::list(size_t offset, size_t limit, size_t *total) const {
-  std::vector<const BanRecord *> act;
-  for (const auto &[k, r] : recs_)
-    if (r.active) act.push_back(&r);
-  *total = act.size();
+  *total = active_total_;
   json out = json::array();
-  for (size_t i = offset; i < act.size() && i - offset < limit; ++i)
-    out.push_back(entry_json(*act[i]));
+  size_t i = 0;
+  for (const auto &[k, r] : recs_) {
+    if (!r.active) continue;
+    if (i++ < offset) continue;
+    if (out.size() >= limit) break;
+    out.push_back(entry_json(r));
+  }
   return out;
 }
 
-json BanManager::to_json() const {
-  json bans = json::array();
-  for (const auto &[k, r] : recs_) {
-    json j = entry_json(r);
-    j["active"] = r.active;
-    j["expires_boot_ns"] = r.expires_boot_ns;
-    // Length of the ban as given: after a reboot the remaining time never exceeds it.
-    if (r.active && !r.permanent) {
-      auto e = expires_unix_ms(r);
-      j["length_ms"] = *e - r.since_unix_ms;
+std::vector<BanChange> BanManager::changes_since(uint64_t after_seq, size_t max) const {
+  std::vector<BanChange> out;
+  if (journal_.empty() || after_seq >= journal_.back().seq) return out;
+  size_t first =
+      after_seq < journal_.front().seq ? 0 : size_t(after_seq - journal_.front().seq + 1);
+  for (size_t i = first; i < journal_.size() && out.size() < max; ++i) out.push_back(journal_[i]);
+  return out;
+}
+
+// --- durability -------------------------------------------------------------------------
+
+void BanManager::when_saved(uint64_t seq, std::function<void(bool, const std::string &)> fn) {
+  if (!writer_) {
+    fn(false, store_ ? store_->open_error()
+                     : "no ban store (--ban-state-dir is empty): bans last until the daemon stops");
+    return;
+  }
+  waiters_.emplace(seq, std::move(fn));
+}
+
+int BanManager::writer_fd() const {
+  return writer_ ? writer_->event_fd() : -1;
+}
+
+void BanManager::on_writer_ready() {
+  if (!writer_) return;
+  for (const auto &d : writer_->take_done()) {
+    if (!d.error.empty() && d.error != last_logged_error_)
+      spdlog::error("bans: {} change(s) not saved: {} (they stay in force and are retried)",
+                    d.changes, d.error);
+    else if (d.error.empty() && !last_logged_error_.empty())
+      spdlog::info("bans: saving works again; every change so far is saved");
+    last_logged_error_ = d.error;
+    while (!waiters_.empty() && waiters_.begin()->first <= d.upto) {
+      auto fn = std::move(waiters_.begin()->second);
+      waiters_.erase(waiters_.begin());
+      fn(d.error.empty(), d.error);
     }
-    bans.push_back(j);
-  }
-  return {{"version", 1},
-          {"boot_id", current_boot_id()},
-          {"saved_unix_ms", now_unix_ms()},
-          {"bans", bans}};
-}
-
-void BanManager::save() {
-  if (!dirty_ || path_.empty()) return;
-  try {
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(path_).parent_path(), ec);
-    write_file_atomic(path_, to_json().dump(1) + "\n");
-    dirty_ = false;
-  } catch (const std::exception &e) {
-    // Logged once per failing save; retried on the next sweep.
-    spdlog::error(
-        "cannot save the ban state: {} (bans stay in force; fix the directory or "
-        "--ban-state-dir)",
-        e.what());
   }
 }
 
-bool BanManager::load_file() {
-  std::ifstream in(path_);
-  if (!in) return true;  // no file yet
+uint64_t BanManager::save_failures() const {
+  return writer_ ? writer_->stats().failures : 0;
+}
+size_t BanManager::unsaved() const {
+  return writer_ ? writer_->stats().unsaved : 0;
+}
+
+json BanManager::store_status() const {
+  json j = {{"path", path_}, {"skipped_at_load", skipped_}};
+  if (!writer_) {
+    j["ok"] = false;
+    j["error"] = path_.empty() ? "no --ban-state-dir: bans are not saved"
+                               : (store_ ? store_->open_error() : "not opened");
+    return j;
+  }
+  auto s = writer_->stats();
+  j["ok"] = s.last_error.empty();
+  j["unsaved"] = s.unsaved;
+  j["commits"] = s.commits;
+  j["failures"] = s.failures;
+  j["changes_saved"] = s.changes_saved;
+  j["last_error"] = s.last_error.empty() ? json(nullptr) : json(s.last_error);
+  j["last_error_unix_ms"] = s.last_error_unix_ms ? json(s.last_error_unix_ms) : json(nullptr);
+  return j;
+}
+
+// --- load ---------------------------------------------------------------------------------
+
+std::vector<BanRecord> BanManager::import_legacy() {
+  std::vector<BanRecord> out;
+  std::ifstream in(legacy_);
+  if (!in) return out;
   std::stringstream ss;
   ss << in.rdbuf();
+  json j;
   try {
-    json j = json::parse(ss.str());
+    j = json::parse(ss.str());
     if (j.at("version").get<int>() != 1)
       throw std::runtime_error("unknown version " + j.at("version").dump());
-    bool same_boot =
-        j.value("boot_id", std::string()) == current_boot_id() && !current_boot_id().empty();
-    int64_t now_ms = now_unix_ms();
-    uint64_t now_boot = boottime_ns();
-    std::map<Key, BanRecord> recs;
-    for (const json &b : j.at("bans")) {
+    if (!j.at("bans").is_array()) throw std::runtime_error("\"bans\" is not a list");
+  } catch (const std::exception &e) {
+    std::string aside = legacy_ + ".corrupt-" + std::to_string(now_unix_ms());
+    spdlog::error("{}: unreadable ban state ({}); moved aside to {} and starting without it",
+                  legacy_, e.what(), aside);
+    if (rename(legacy_.c_str(), aside.c_str()) != 0)
+      spdlog::error("{}", errno_text("renaming " + legacy_, errno));
+    return out;
+  }
+  auto boot = banstore::parse_boot_id(j.value("boot_id", std::string()));
+  size_t i = 0;
+  for (const json &b : j.at("bans")) {
+    ++i;
+    std::string name = b.is_object() && b.contains("prefix") && b["prefix"].is_string()
+                           ? b["prefix"].get<std::string>()
+                           : "entry " + std::to_string(i);
+    try {
       BanRecord r;
       std::string err;
       auto key = parse_ban_prefix(b.at("prefix").get<std::string>(), &err);
@@ -371,60 +457,140 @@ bool BanManager::load_file() {
         throw std::runtime_error("origin '" + origin + "'");
       r.origin = origin == "detector" ? DW_BAN_ORIGIN_DETECTOR : DW_BAN_ORIGIN_OPERATOR;
       r.since_unix_ms = b.at("since_unix_ms").get<int64_t>();
-      r.offenses = b.value("offenses", 0u);
+      // Unsigned fields read signed and range-checked: `-1` is an error, not 4294967295.
+      int64_t off = b.value("offenses", int64_t(0));
+      if (off < 0 || off > banstore::kMaxOffenses)
+        throw std::runtime_error("offenses " + std::to_string(off) + " out of range");
+      r.offenses = uint32_t(off);
       r.permanent = b.at("permanent").get<bool>();
       if (!b.at("zone").is_null()) r.zone = b.at("zone").get<std::string>();
       r.names = b.value("names", std::vector<std::string>{});
       r.active = b.value("active", true);
       if (r.active && !r.permanent) {
-        if (same_boot) {
-          r.expires_boot_ns = b.at("expires_boot_ns").get<uint64_t>();
-        } else {
-          int64_t exp = b.at("expires_unix_ms").get<int64_t>();
-          int64_t left = exp - now_ms;
-          // A wall clock stepped back would make `left` too long: never more than the length.
-          if (b.contains("length_ms")) left = std::min(left, b.at("length_ms").get<int64_t>());
-          r.expires_boot_ns = left > 0 ? now_boot + uint64_t(left) * 1000000 : 0;
+        r.expires_unix_ms = b.at("expires_unix_ms").get<int64_t>();
+        if (b.contains("length_ms")) r.length_ms = b.at("length_ms").get<int64_t>();
+        // Files of old versions lack a length: the time left as written is the bound.
+        if (r.length_ms <= 0)
+          r.length_ms =
+              std::max<int64_t>(r.expires_unix_ms - b.value("saved_unix_ms", r.since_unix_ms), 1);
+        if (boot) {
+          r.boot_id = *boot;
+          int64_t e = b.at("expires_boot_ns").get<int64_t>();
+          if (e <= 0) throw std::runtime_error("expires_boot_ns out of range");
+          r.expires_boot_ns = uint64_t(e);
         }
-        if (r.expires_boot_ns <= now_boot) r.active = false;
+      } else if (!r.active) {
+        r.permanent = false;
+        r.names.clear();
       }
-      if (!r.active && r.offenses == 0) continue;  // nothing left to remember
-      if (!r.active) r.names.clear();
-      recs[key_of(r.key)] = r;
+      if (r.active && !r.permanent && !boot) r.expires_boot_ns = 1;  // recomputed by restore()
+      if (std::string why = banstore::check_entry(r); !why.empty()) throw std::runtime_error(why);
+      out.push_back(std::move(r));
+    } catch (const std::exception &e) {
+      skipped_.push_back(name + ": " + e.what());
+      spdlog::error("{}: skipping the ban on {}: {}", legacy_, name, e.what());
     }
-    recs_ = std::move(recs);
-    return true;
-  } catch (const std::exception &e) {
-    std::string aside = path_ + ".corrupt-" + std::to_string(now_unix_ms());
-    spdlog::error("{}: unreadable ban state ({}); moved aside to {} and starting without it", path_,
-                  e.what(), aside);
-    if (rename(path_.c_str(), aside.c_str()) != 0)
-      spdlog::error("{}", errno_text("renaming " + path_, errno));
-    return false;
   }
+  return out;
 }
 
-void BanManager::load() {
-  if (!path_.empty()) load_file();
-  size_t restored = 0;
-  for (auto &[k, r] : recs_) {
-    if (!r.active) continue;
-    try {
-      put(r);
-      ++restored;
-    } catch (const std::exception &e) {
-      spdlog::error("restoring a ban: {}", e.what());
-      r.active = false;
+void BanManager::restore(std::vector<BanRecord> recs, bool from_store, const KernelView &kernel) {
+  const int64_t now_ms = now_unix_ms();
+  const uint64_t now_boot = boottime_ns();
+  size_t restored = 0, ended = 0;
+  for (BanRecord &r : recs) {
+    Key k = key_of(r.key);
+    bool rewrite = !from_store;
+    if (r.active && !r.permanent) {
+      if (r.boot_id != boot_id_ || r.boot_id == banstore::BootId{}) {
+        // Another boot: the wall-clock time left, never more than the ban's length (a clock
+        // stepped back must not lengthen it).
+        int64_t left = std::min(r.expires_unix_ms - now_ms, r.length_ms);
+        r.expires_boot_ns = left > 0 ? now_boot + uint64_t(left) * kNsPerMs : 0;
+        rewrite = true;
+      }
+      if (r.expires_boot_ns <= now_boot) {
+        r.active = false;
+        r.names.clear();
+        ++ended;
+        rewrite = true;
+      }
+    }
+    if (!r.active && r.offenses == 0) {
+      if (from_store && writer_) writer_->submit(r.key, std::nullopt);  // nothing to remember
+      continue;
+    }
+    if (r.active) {
+      try {
+        auto kv = kernel.find(k);
+        const uint64_t want = r.permanent ? 0 : r.expires_boot_ns;
+        // A taken-over map that holds the ban as stored needs no write.
+        if (kv == kernel.end() || kv->second.expires_ns != want || kv->second.origin != r.origin)
+          put_kernel(r);
+        ++restored;
+      } catch (const std::exception &e) {
+        spdlog::error("restoring a ban: {}", e.what());
+        continue;
+      }
+    }
+    if (rewrite) {
+      set(k, std::move(r), BanChange::Why::kAdded);
+    } else {
+      // As stored: index it without writing it back.
+      index(k, r);
+      recs_[k] = std::move(r);
     }
   }
-  adopt_unknown();
-  forget_histories();  // a file from a daemon with a larger --ban-history-max, say
+  if (restored || ended)
+    spdlog::info("bans: {} restored from {}{}", restored, from_store ? path_ : legacy_,
+                 ended ? ", " + std::to_string(ended) + " ended while the daemon was down" : "");
+}
+
+void BanManager::load(bool map_shared) {
+  KernelView kernel;
+  if (map_shared) kernel = read_kernel_map();
+  if (!path_.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path_).parent_path(), ec);
+    store_ = std::make_unique<banstore::BanStore>(path_);
+    std::vector<BanRecord> recs;
+    std::vector<banstore::BanStore::Skipped> skipped;
+    if (store_->open_error().empty()) {
+      try {
+        recs = store_->load(&skipped);
+      } catch (const std::exception &e) {
+        spdlog::error("bans: {}", e.what());
+      }
+    } else {
+      spdlog::error("bans: {} (bans are kept in force and saved once it opens)",
+                    store_->open_error());
+    }
+    for (const auto &s : skipped) {
+      skipped_.push_back(s.key + ": " + s.why);
+      spdlog::error("{}: skipped the ban on {}: {} (kept aside in the store's \"skipped\" table)",
+                    path_, s.key, s.why);
+    }
+    writer_ = std::make_unique<banstore::BanWriter>(*store_);
+    restore(std::move(recs), true, kernel);
+    if (!legacy_.empty() && std::filesystem::exists(legacy_)) {
+      if (recs_.empty()) {
+        restore(import_legacy(), false, kernel);
+        writer_->drain();
+        if (writer_->stats().unsaved == 0) {
+          std::string done = legacy_ + ".imported";
+          if (rename(legacy_.c_str(), done.c_str()) == 0)
+            spdlog::info("bans: imported {} into {} (the old file is now {})", legacy_, path_,
+                         done);
+        }
+      } else {
+        spdlog::warn("bans: {} left alone: {} already holds bans", legacy_, path_);
+      }
+    }
+  }
+  if (map_shared) adopt_from(kernel);
+  forget_histories();  // a store from a daemon with a larger --ban-history-max, say
   if (!recs_.empty())
-    spdlog::info("bans: {} restored from {}, {} in force, {} sources with an offense history",
-                 restored, path_, active(),
-                 std::count_if(recs_.begin(), recs_.end(),
-                               [](const auto &p) { return p.second.offenses > 0; }));
-  save();
+    spdlog::info("bans: {} in force, {} sources with an offense history", active(), history());
 }
 
 }  // namespace dnswash::daemon

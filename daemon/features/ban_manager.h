@@ -1,62 +1,76 @@
 // The one owner of dw_bans in userspace: operator bans (dnswashctl bans add) and detector bans
-// (added by the kernel, then shaped by the offense policy here), their offense history, and the
-// state file that carries both across daemon restarts and reboots (docs/detector.md).
+// (added by the kernel, then shaped by the offense policy here), their offense history, and
+// the ban store that carries both across daemon restarts and reboots (docs/detector.md,
+// banstore/).
 //
-// Time: the kernel map holds CLOCK_BOOTTIME expiries (0 = permanent). The state file holds UTC
-// wall-clock times plus the boot id and the boot-time expiry: after a daemon restart within the
-// same boot the boot-time expiry is used as is (a wall-clock step changes nothing); after a
-// reboot the remaining time is expires - now in wall-clock time, capped at the ban's original
-// length, so a clock stepped back never lengthens a ban.
+// Every change goes to the kernel map at once (enforcement never waits for the disk) and to
+// the store through the BanWriter, one record per change, durable a few milliseconds later;
+// when_saved() says when (or that it failed: then it is retried, and status shows it).
+// Expiry and the forgetting of old histories follow time-ordered indexes: the once-a-second
+// sweep costs what is due, not the number of bans.
 #pragma once
 
-#include <array>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "ban_entry.h"
+#include "ban_store.h"
+#include "ban_writer.h"
 #include "dnswash_abi.h"
+#include "expiry_queue.h"
 
 namespace dnswash::daemon {
+
+using BanRecord = banstore::BanEntry;
 
 struct BanPolicy {
   uint64_t first_s = 7200;  // first offense
   uint64_t repeat_s = 0;    // an offense after an earlier ban; 0 = permanent
   // The offense history of sources whose ban has ended is bounded, so an attacker who gets
-  // many sources banned (forged ones included) cannot grow the daemon and its state file,
-  // which is rewritten on every change, without end. Forgotten first: histories older than
-  // forget_s (0 = never), then the oldest beyond history_max. A ban in force is never touched.
+  // many sources banned (forged ones included) cannot grow the daemon and its store without
+  // end. Forgotten first: histories older than forget_s (0 = never), then the oldest beyond
+  // history_max. A ban in force is never touched.
   uint64_t forget_s = 0;
   size_t history_max = 10000;
 };
 
-struct BanRecord {
-  dw_ban_key key{};
-  uint32_t origin = DW_BAN_ORIGIN_OPERATOR;
-  bool active = false;  // in the kernel map now
-  bool permanent = false;
-  int64_t since_unix_ms = 0;
-  uint64_t expires_boot_ns = 0;    // active, not permanent
-  uint32_t offenses = 0;           // detector offenses so far (history, kept after expiry)
-  std::string zone;                // detector: the zone it rolled under ("" = unknown)
-  std::vector<std::string> names;  // detector: a few of the names (escaped presentation form)
+// One change to the bans, for whoever follows them (the fleet publishes the local ones):
+// `record` is the state after the change; removed = the prefix has no ban and no history now.
+struct BanChange {
+  uint64_t seq = 0;  // increasing, per daemon run
+  BanRecord record;
+  bool removed = false;
+  enum class Why { kAdded, kExpired, kRemoved, kForgotten, kAdopted } why = Why::kAdded;
 };
 
 class BanManager {
  public:
-  // state_path "" = nothing persisted.
-  BanManager(int bans_fd, std::string state_path, BanPolicy policy);
+  // store_path "" = nothing persisted. legacy_json: a state file of the JSON format earlier
+  // versions wrote, imported into an empty store once and renamed *.imported.
+  BanManager(int bans_fd, std::string store_path, BanPolicy policy, std::string legacy_json = "");
+  ~BanManager();
 
-  // Reads the state file (a corrupt one is logged and renamed aside, never fatal), puts the
-  // bans that still have time left into the map, and adopts entries the map holds that the
-  // file does not know (a taken-over map).
-  void load();
+  // Reads the store (each invalid record is skipped, named in the log and kept aside), puts
+  // the bans that still have time left into the map, and, when the map was taken over from
+  // a previous daemon (map_shared), adopts the entries it holds that the store does not know
+  // and skips the puts it already holds. A fresh map is not walked (at 250,000 bans a walk
+  // costs seconds).
+  void load(bool map_shared = true);
 
   // Operator ban; seconds nullopt = permanent. Replaces a ban on the same prefix.
   const BanRecord &add_operator(const dw_ban_key &key, std::optional<uint64_t> seconds);
+  // A ban from elsewhere (a fleet node: r.source names it), applied as given: r.active, and
+  // r.expires_unix_ms/length_ms or r.permanent. Throws Error if r fails banstore::check_entry.
+  const BanRecord &apply(BanRecord r);
   // Removes the ban on exactly this prefix and its offense history; false if there was none.
   bool del(const dw_ban_key &key);
   // Removes every active ban (or only the detector's) and their history; returns how many.
@@ -67,19 +81,37 @@ class BanManager {
   const BanRecord &on_detector_ban(const dw_ban_key &key, uint64_t kernel_expires,
                                    const std::string &zone, const std::vector<std::string> &names);
 
-  // Expired bans leave the map; entries the kernel added whose event was lost are adopted;
-  // the state file is written if anything changed. Called every second.
+  // Expired bans leave the map, old histories are forgotten. Called every second; costs what
+  // is due.
   void sweep();
-  void save();  // now, if anything changed since the last save
+  // Walks the kernel map for entries the kernel added whose event was lost (costly: call when
+  // the detector's events-lost counter moved, and at load).
+  void adopt_unknown();
+
+  // Durability. last_seq() is the sequence number of the latest change; fn(saved, error)
+  // runs once every change up to `seq` is durable or failed (at once with no store).
+  uint64_t last_seq() const { return seq_; }
+  void when_saved(uint64_t seq, std::function<void(bool saved, const std::string &error)> fn);
+  int writer_fd() const;  // poll it; call on_writer_ready() when readable (-1 = no store)
+  void on_writer_ready();
+  nlohmann::json store_status() const;
+  uint64_t save_failures() const;
+  size_t unsaved() const;
+
+  // Changes after `after_seq` still in the journal (the newest kJournal), oldest first.
+  static constexpr size_t kJournal = 16384;
+  std::vector<BanChange> changes_since(uint64_t after_seq, size_t max) const;
+  void on_change(std::function<void(const BanChange &)> fn) { listeners_.push_back(std::move(fn)); }
 
   size_t active(uint32_t origin) const;  // active bans of one origin
-  size_t active() const;
-  size_t history() const;  // sources with an offense history and no ban in force
-  uint64_t forgotten() const { return forgotten_total_; }  // histories forgotten so far
-  // The `bans` reply's entries, sorted by prefix text.
+  size_t active() const { return active_total_; }
+  size_t history() const { return histories_.size(); }  // sources with history, no ban
+  uint64_t forgotten() const { return forgotten_total_; }
+  // The `bans` reply's entries, in key order.
   nlohmann::json list(size_t offset, size_t limit, size_t *total) const;
   nlohmann::json entry_json(const BanRecord &r) const;
   std::optional<int64_t> expires_unix_ms(const BanRecord &r) const;
+  const BanRecord *find(const dw_ban_key &key) const;
 
   const BanPolicy &policy() const { return policy_; }
   void set_policy(const BanPolicy &p) { policy_ = p; }
@@ -88,28 +120,41 @@ class BanManager {
  private:
   using Key = std::array<uint8_t, sizeof(dw_ban_key)>;
   static Key key_of(const dw_ban_key &k);
-  void put(const BanRecord &r);
-  void adopt_unknown();
-  bool load_file();
-  nlohmann::json to_json() const;
-  // Applies forget_s and history_max (see BanPolicy); logs what it forgot, at most once a
-  // minute under a steady stream. Returns how many histories it forgot.
+  // Every change of a record goes through here: indexes, counts, store, journal, listeners.
+  // nullopt removes the record.
+  void set(const Key &k, std::optional<BanRecord> r, BanChange::Why why);
+  void unindex(const Key &k, const BanRecord &r);
+  void index(const Key &k, const BanRecord &r);
+  void put_kernel(const BanRecord &r);
+  void stamp(BanRecord &r) const;  // wall-clock expiry, length and boot id for the store
+  std::vector<BanRecord> import_legacy();
+  using KernelView = std::map<Key, dw_ban_val>;
+  KernelView read_kernel_map() const;
+  void adopt_from(const KernelView &kernel);
+  void restore(std::vector<BanRecord> recs, bool from_store, const KernelView &kernel);
   size_t forget_histories();
 
   int fd_;
-  std::string path_;
+  std::string path_, legacy_;
   BanPolicy policy_;
+  banstore::BootId boot_id_;
+  std::unique_ptr<banstore::BanStore> store_;
+  std::unique_ptr<banstore::BanWriter> writer_;
   std::map<Key, BanRecord> recs_;
-  bool dirty_ = false;
+  banstore::ExpiryQueue<Key> expiry_;            // active, not permanent: by boot-time expiry
+  std::set<std::pair<int64_t, Key>> histories_;  // not active, offenses > 0: by since
+  size_t active_total_ = 0;
+  size_t active_detector_ = 0;
+  uint64_t seq_ = 0;         // the store writer's numbering
+  uint64_t change_seq_ = 0;  // the journal's numbering
+  std::deque<BanChange> journal_;
+  std::vector<std::function<void(const BanChange &)>> listeners_;
+  std::multimap<uint64_t, std::function<void(bool, const std::string &)>> waiters_;
   uint64_t forgotten_total_ = 0;
   uint64_t forgotten_unlogged_ = 0;
   int64_t forgot_logged_ms_ = 0;
+  std::vector<std::string> skipped_;  // at load: what was skipped and why
+  std::string last_logged_error_;
 };
-
-// This boot's id (/proc/sys/kernel/random/boot_id), "" if unreadable.
-std::string current_boot_id();
-// Writes `text` to `path` atomically: tmp file, fsync, rename, fsync of the directory.
-// Throws Error.
-void write_file_atomic(const std::string &path, const std::string &text);
 
 }  // namespace dnswash::daemon

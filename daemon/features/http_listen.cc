@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -17,8 +18,16 @@ namespace dnswash::daemon {
 namespace {
 
 constexpr size_t kMaxRequest = 8192;
-constexpr auto kClientTimeout = std::chrono::seconds(5);
-constexpr size_t kMaxClients = 64;
+constexpr int kAcceptsPerRound = 64;  // the rest wait in the backlog for the next round
+
+std::string source_of(const sockaddr_storage &a) {
+  if (a.ss_family == AF_INET6) {
+    const auto *s6 = reinterpret_cast<const sockaddr_in6 *>(&a);
+    return std::string(reinterpret_cast<const char *>(&s6->sin6_addr), 16);
+  }
+  const auto *s4 = reinterpret_cast<const sockaddr_in *>(&a);
+  return std::string(reinterpret_cast<const char *>(&s4->sin_addr), 4);
+}
 
 bool split(const std::string &spec, std::string &host, std::string &port, bool &v6) {
   if (!spec.empty() && spec[0] == '[') {
@@ -77,8 +86,8 @@ socklen_t parse_listen_address(const std::string &spec, sockaddr_storage &out) {
 }
 
 HttpListener::HttpListener(DaemonHooks &hooks, const std::string &spec, std::string path,
-                           std::function<std::string()> body)
-    : hooks_(hooks), path_(std::move(path)), body_(std::move(body)) {
+                           std::function<std::string()> body, HttpLimits limits)
+    : hooks_(hooks), path_(std::move(path)), body_(std::move(body)), limits_(limits) {
   sockaddr_storage addr;
   socklen_t len = parse_listen_address(spec, addr);
   listen_.reset(socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -90,7 +99,7 @@ HttpListener::HttpListener(DaemonHooks &hooks, const std::string &spec, std::str
                                ": cannot bind (is the address on this "
                                "host and the port free?)",
                            errno));
-  if (listen(listen_.get(), 16) != 0)
+  if (listen(listen_.get(), 512) != 0)
     throw Error(errno_text("--metrics-listen " + spec + ": listen", errno));
   sockaddr_storage bound;
   socklen_t blen = sizeof bound;
@@ -98,7 +107,7 @@ HttpListener::HttpListener(DaemonHooks &hooks, const std::string &spec, std::str
   port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6 *>(&bound)->sin6_port
                                             : reinterpret_cast<sockaddr_in *>(&bound)->sin_port);
   hooks_.add_fd(listen_.get(), [this] { accept_all(); });
-  hooks_.every(std::chrono::seconds(1), [this] { expire(); });
+  hooks_.every(std::chrono::milliseconds(250), [this] { expire(); });
   spdlog::info("metrics: http://{}{}", spec, path_);
 }
 
@@ -109,21 +118,56 @@ HttpListener::~HttpListener() {
 }
 
 void HttpListener::accept_all() {
-  while (true) {
-    int fd = accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  for (int i = 0; i < kAcceptsPerRound; ++i) {
+    sockaddr_storage peer{};
+    socklen_t plen = sizeof peer;
+    int fd = accept4(listen_.get(), reinterpret_cast<sockaddr *>(&peer), &plen,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN, or a client gone before we got to it
-    if (clients_.size() >= kMaxClients) {
-      close(fd);  // overload: the scraper retries
-      continue;
+    UniqueFd cfd(fd);
+    std::string src = source_of(peer);
+    // A source at its limit gives up its oldest connection; a full server takes one from the
+    // source that holds the most.
+    auto ps = per_source_.find(src);
+    if (ps != per_source_.end() && ps->second >= limits_.per_source && !evict_from(src)) continue;
+    if (clients_.size() >= limits_.max_clients) {
+      auto most =
+          std::max_element(per_source_.begin(), per_source_.end(),
+                           [](const auto &a, const auto &b) { return a.second < b.second; });
+      if (most == per_source_.end() || !evict_from(std::string(most->first))) continue;
     }
-    clients_[fd] = Client{UniqueFd(fd), {}, std::chrono::steady_clock::now() + kClientTimeout};
+    Client &c = clients_[fd];
+    c.fd = std::move(cfd);
+    c.id = next_id_++;
+    c.source = src;
+    c.deadline = std::chrono::steady_clock::now() + limits_.request;
+    ++per_source_[src];
     hooks_.add_fd(fd, [this, fd] { on_client(fd); });
   }
 }
 
+bool HttpListener::evict_from(const std::string &source) {
+  // The oldest that has not sent its request yet; one being answered only if none has.
+  const Client *oldest = nullptr;
+  for (const auto &[fd, c] : clients_) {
+    if (c.source != source) continue;
+    bool better = !oldest || (c.out.empty() && !oldest->out.empty()) ||
+                  (c.out.empty() == oldest->out.empty() && c.id < oldest->id);
+    if (better) oldest = &c;
+  }
+  if (!oldest) return false;
+  ++stats_.evicted;
+  drop(oldest->fd.get());
+  return true;
+}
+
 void HttpListener::drop(int fd) {
+  auto it = clients_.find(fd);
+  if (it == clients_.end()) return;
+  auto ps = per_source_.find(it->second.source);
+  if (ps != per_source_.end() && --ps->second == 0) per_source_.erase(ps);
   hooks_.remove_fd(fd);
-  clients_.erase(fd);
+  clients_.erase(it);
 }
 
 void HttpListener::expire() {
@@ -131,6 +175,7 @@ void HttpListener::expire() {
   std::vector<int> old;
   for (auto &[fd, c] : clients_)
     if (c.deadline < now) old.push_back(fd);
+  stats_.timed_out += old.size();
   for (int fd : old) drop(fd);
 }
 
@@ -138,13 +183,22 @@ void HttpListener::on_client(int fd) {
   auto it = clients_.find(fd);
   if (it == clients_.end()) return;
   Client &c = it->second;
+  if (c.out_off < c.out.size()) return write_to(c);
+  if (!c.out.empty()) return drop(fd);
   char buf[2048];
   ssize_t n = recv(fd, buf, sizeof buf, 0);
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return drop(fd);
   if (n > 0) c.in.append(buf, size_t(n));
-  if (c.in.size() > kMaxRequest) return drop(fd);
+  if (c.in.size() > kMaxRequest) {
+    ++stats_.oversized;
+    return drop(fd);
+  }
   // The request line is all we need; wait for the end of the header block.
   if (c.in.find("\r\n\r\n") == std::string::npos && c.in.find("\n\n") == std::string::npos) return;
+  respond(c);
+}
+
+void HttpListener::respond(Client &c) {
   std::string line = c.in.substr(0, c.in.find_first_of("\r\n"));
   std::string status = "200 OK", type = "text/plain; version=0.0.4; charset=utf-8", body;
   const bool head = line.rfind("HEAD ", 0) == 0;
@@ -163,14 +217,30 @@ void HttpListener::on_client(int fd) {
       body = body_();
     }
   }
-  std::string resp = "HTTP/1.0 " + status + "\r\nContent-Type: " + type +
-                     "\r\nContent-Length: " + std::to_string(body.size()) +
-                     "\r\nConnection: close\r\n\r\n" + (head ? "" : body);
-  // The document is a few KiB and the socket buffer empty: one non-blocking send suffices; a
-  // short write (a client that reads nothing) just ends the connection.
-  if (send(fd, resp.data(), resp.size(), MSG_NOSIGNAL | MSG_DONTWAIT) != ssize_t(resp.size()))
-    spdlog::debug("metrics: short write to a client");
-  drop(fd);
+  c.out = "HTTP/1.0 " + status + "\r\nContent-Type: " + type +
+          "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+          (head ? "" : body);
+  c.out_off = 0;
+  c.in.clear();
+  c.deadline = std::chrono::steady_clock::now() + limits_.write;
+  ++stats_.served;
+  write_to(c);
+}
+
+void HttpListener::write_to(Client &c) {
+  const int fd = c.fd.get();
+  while (c.out_off < c.out.size()) {
+    ssize_t n =
+        send(fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      hooks_.watch_write(fd, true);  // the rest when the client reads
+      return;
+    }
+    if (n <= 0) return drop(fd);
+    c.out_off += size_t(n);
+  }
+  drop(fd);  // HTTP/1.0, Connection: close
 }
 
 }  // namespace dnswash::daemon

@@ -1,7 +1,5 @@
 #include "metrics_feature.h"
 
-#include <bpf/bpf.h>
-
 #include <vector>
 
 #include "counters.h"
@@ -13,29 +11,30 @@ namespace dnswash::daemon {
 
 using nlohmann::json;
 
-size_t count_map_entries(int map_fd, size_t key_size) {
-  std::vector<uint8_t> a(key_size), b(key_size);
-  size_t n = 0;
-  const void *prev = nullptr;
-  while (bpf_map_get_next_key(map_fd, prev, b.data()) == 0) {
-    ++n;
-    std::swap(a, b);
-    prev = a.data();
-  }
-  return n;
-}
-
 MetricsFeature::MetricsFeature(DaemonHooks &hooks) : hooks_(hooks) {
-  hooks.add_status("ban_map", [this] {
-    return json{{"entries", count_map_entries(hooks_.skel().bans_fd(), sizeof(dw_ban_key))},
-                {"max", DW_BANS_MAX}};
-  });
   hooks.add_command("metrics", false, [this](const json &, const Peer &) {
     return json{{"ok", true}, {"text", text()}};
   });
-  if (!hooks.options().metrics_listen.empty())
-    http_ = std::make_unique<HttpListener>(hooks, hooks.options().metrics_listen, "/metrics",
-                                           [this] { return text(); });
+  if (!hooks.options().metrics_listen.empty()) {
+    HttpLimits limits;
+    limits.max_clients = hooks.options().metrics_clients;
+    limits.per_source = hooks.options().metrics_clients_per_source;
+    http_ = std::make_unique<HttpListener>(
+        hooks, hooks.options().metrics_listen, "/metrics", [this] { return text(); }, limits);
+    hooks.add_status("metrics_http", [this] {
+      const HttpStats s = http_->stats();
+      return json{{"clients", s.clients},
+                  {"served", s.served},
+                  {"evicted", s.evicted},
+                  {"timed_out", s.timed_out},
+                  {"oversized", s.oversized},
+                  {"limits",
+                   {{"clients", http_->limits().max_clients},
+                    {"per_source", http_->limits().per_source},
+                    {"request_ms", http_->limits().request.count()},
+                    {"write_ms", http_->limits().write.count()}}}};
+    });
+  }
 }
 
 std::string MetricsFeature::text() const {

@@ -110,6 +110,36 @@ std::string prometheus_text(const json &status, const Counters &counters) {
                    "cap=\"" + label_value(cap) + "\"");
     }
   }
+  if (status.contains("ban_store") && status["ban_store"].is_object()) {
+    const json &b = status["ban_store"];
+    w.single("dnswash_ban_store_ok", "gauge",
+             "1 while every ban change is saved; 0 while the store fails (bans stay in force).",
+             flag(b, "ok") ? 1 : 0);
+    w.single("dnswash_ban_store_unsaved", "gauge",
+             "Ban changes in force but not saved yet (queued, or failed and waiting for a retry).",
+             num(b, "unsaved"));
+    w.single("dnswash_ban_store_failures_total", "counter",
+             "Ban store writes that failed (a full or read-only state filesystem).",
+             num(b, "failures"));
+  }
+  if (status.contains("control") && status["control"].is_object()) {
+    const json &c = status["control"];
+    w.single("dnswash_control_clients", "gauge", "Connections open on the control socket.",
+             num(c, "clients"));
+    w.family("dnswash_control_closed_total", "counter",
+             "Control connections the daemon closed, by why (limits and deadlines).");
+    for (const char *why : {"evicted", "refused", "timed_out", "oversized"})
+      w.sample("dnswash_control_closed_total", num(c, why), std::string("why=\"") + why + "\"");
+  }
+  if (status.contains("metrics_http") && status["metrics_http"].is_object()) {
+    const json &m = status["metrics_http"];
+    w.single("dnswash_metrics_clients", "gauge", "Connections open on the metrics endpoint.",
+             num(m, "clients"));
+    w.family("dnswash_metrics_closed_total", "counter",
+             "Metrics connections the daemon closed before an answer, by why.");
+    for (const char *why : {"evicted", "timed_out", "oversized"})
+      w.sample("dnswash_metrics_closed_total", num(m, why), std::string("why=\"") + why + "\"");
+  }
   w.family("dnswash_info", "gauge", "The filter's mode and version (value always 1).");
   w.sample("dnswash_info", 1,
            "mode=\"" + label_value(status.value("mode", std::string())) + "\",version=\"" +

@@ -37,11 +37,12 @@ class Served {
  private:
   void pump() {
     while (!stop_) {
-      std::vector<pollfd> pfds;
-      for (int fd : server_->fds()) pfds.push_back({fd, POLLIN, 0});
-      if (poll(pfds.data(), pfds.size(), 20) <= 0) continue;
+      std::vector<pollfd> pfds = server_->poll_fds();
+      int t = server_->timeout_ms();
+      poll(pfds.data(), pfds.size(), t < 0 || t > 20 ? 20 : t);
       for (const auto &p : pfds)
-        if (p.revents) server_->on_readable(p.fd);
+        if (p.revents) server_->on_ready(p.fd, p.revents);
+      server_->serve();
     }
   }
   std::unique_ptr<ControlServer> server_;

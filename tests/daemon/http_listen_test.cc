@@ -11,6 +11,7 @@
 
 #include <cstring>
 #include <map>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -44,7 +45,18 @@ class FakeHooks final : public DaemonHooks {
  public:
   void add_command(const std::string &, bool, Command) override {}
   void add_fd(int fd, std::function<void()> f) override { fds[fd] = std::move(f); }
-  void remove_fd(int fd) override { fds.erase(fd); }
+  void remove_fd(int fd) override {
+    fds.erase(fd);
+    writers.erase(fd);
+  }
+  void watch_write(int fd, bool on) override {
+    if (on)
+      writers.insert(fd);
+    else
+      writers.erase(fd);
+  }
+  void reply(uint64_t, const nlohmann::json &) override {}
+  bool maps_taken_over() const override { return false; }
   void every(std::chrono::milliseconds, std::function<void()> f) override { timers.push_back(f); }
   void add_status(const std::string &, std::function<nlohmann::json()>) override {}
   nlohmann::json status() const override { return {}; }
@@ -57,26 +69,36 @@ class FakeHooks final : public DaemonHooks {
   // One round of the daemon's loop: every readable fd's callback.
   void pump(int timeout_ms = 1000) {
     std::vector<pollfd> p;
-    for (auto &[fd, f] : fds) p.push_back({fd, POLLIN, 0});
+    for (auto &[fd, f] : fds)
+      p.push_back({fd, short(POLLIN | (writers.count(fd) ? POLLOUT : 0)), 0});
     ASSERT_GE(poll(p.data(), p.size(), timeout_ms), 0);
     for (auto &x : p)
       if (x.revents && fds.count(x.fd)) fds[x.fd]();
   }
   std::map<int, std::function<void()>> fds;
+  std::set<int> writers;
   std::vector<std::function<void()>> timers;
   Options opt;
 };
 
 // Sends `req` in pieces, pumping the loop between them, and returns the whole response.
-std::string exchange(FakeHooks &h, uint16_t port, const std::vector<std::string> &pieces) {
+std::string exchange(FakeHooks &h, uint16_t port, const std::vector<std::string> &pieces,
+                     const char *from = nullptr) {
   int c = socket(AF_INET, SOCK_STREAM, 0);
+  if (from) {
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    inet_pton(AF_INET, from, &src.sin_addr);
+    EXPECT_EQ(bind(c, reinterpret_cast<sockaddr *>(&src), sizeof src), 0);
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   EXPECT_EQ(connect(c, reinterpret_cast<sockaddr *>(&a), sizeof a), 0);
-  h.pump();          // accept
-  timeval tv{5, 0};  // a server bug fails the test instead of hanging it
+  const size_t idle_fds = h.fds.size();  // the listener and connections that stay
+  h.pump();                              // accept
+  timeval tv{5, 0};                      // a server bug fails the test instead of hanging it
   setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   for (const auto &p : pieces) {
     EXPECT_EQ(send(c, p.data(), p.size(), 0), ssize_t(p.size()));
@@ -84,7 +106,7 @@ std::string exchange(FakeHooks &h, uint16_t port, const std::vector<std::string>
   }
   // The server reads what is there per wake-up, as in the daemon's level-triggered loop: pump
   // until it has answered and let go of the client (bounded).
-  for (int i = 0; i < 50 && h.fds.size() > 1; ++i) h.pump(100);
+  for (int i = 0; i < 50 && h.fds.size() > idle_fds; ++i) h.pump(100);
   std::string out;
   char buf[4096];
   ssize_t n;
@@ -119,6 +141,73 @@ TEST(HttpListen, ServesMetricsAndOnlyMetrics) {
   EXPECT_EQ(r, "");
   EXPECT_EQ(h.fds.size(), 1u);  // the listener only
   EXPECT_EQ(calls, 2);
+}
+
+// Connections that open and send a few header bytes, never the end of the request.
+std::vector<int> slowloris(FakeHooks &h, uint16_t port, const char *from, int n) {
+  std::vector<int> out;
+  sockaddr_in src{}, a{};
+  src.sin_family = a.sin_family = AF_INET;
+  inet_pton(AF_INET, from, &src.sin_addr);
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int i = 0; i < n; ++i) {
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    EXPECT_EQ(bind(c, reinterpret_cast<sockaddr *>(&src), sizeof src), 0);
+    connect(c, reinterpret_cast<sockaddr *>(&a), sizeof a);  // EINPROGRESS on loopback is brief
+    out.push_back(c);
+    if (i % 32 == 31) h.pump(0);  // the listener's backlog is drained as a loop would
+  }
+  for (int i = 0; i < 20; ++i) h.pump(0);
+  for (int c : out) send(c, "GET /metrics HTTP/1.1\r\nX-a: ", 28, MSG_NOSIGNAL);
+  for (int i = 0; i < 20; ++i) h.pump(0);
+  return out;
+}
+
+// Issue 20: 500 slow connections, from another address or the scraper's own, keep no scrape
+// out, and hold no more than their share.
+TEST(HttpListen, SlowlorisKeepsNoScraperOut) {
+  for (const char *attacker : {"127.0.0.2", "127.0.0.1"}) {
+    FakeHooks h;
+    HttpListener l(h, "127.0.0.1:0", "/metrics", [] { return std::string("dnswash_zones 3\n"); });
+    std::vector<int> slow = slowloris(h, l.port(), attacker, 500);
+    EXPECT_LE(l.stats().clients, l.limits().per_source) << attacker;
+    for (int i = 0; i < 50; ++i) {
+      std::string r = exchange(h, l.port(), {"GET /metrics HTTP/1.0\r\n\r\n"}, "127.0.0.1");
+      ASSERT_EQ(r.rfind("HTTP/1.0 200 OK", 0), 0u) << attacker << " scrape " << i << ": " << r;
+    }
+    EXPECT_EQ(l.stats().served, 50u);
+    EXPECT_GE(l.stats().evicted, 500u - l.limits().per_source);
+    for (int c : slow) close(c);
+  }
+}
+
+TEST(HttpListen, AResponseTheClientDoesNotReadIsWrittenWithoutBlocking) {
+  FakeHooks h;
+  const std::string big(4 << 20, 'x');  // far more than a socket buffer
+  HttpListener l(h, "127.0.0.1:0", "/metrics", [&] { return big; });
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(l.port());
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(c, reinterpret_cast<sockaddr *>(&a), sizeof a), 0);
+  h.pump();
+  std::string req = "GET /metrics HTTP/1.0\r\n\r\n";
+  send(c, req.data(), req.size(), 0);
+  h.pump();  // answers: as much as fits, the rest waits for POLLOUT; pump() returned
+  EXPECT_EQ(h.writers.size(), 1u);
+  // Reading drains it, the loop writing the rest as the socket has room.
+  size_t got = 0;
+  char buf[65536];
+  for (int i = 0; i < 10000 && got < big.size(); ++i) {
+    ssize_t n = recv(c, buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) got += size_t(n);
+    if (n == 0) break;
+    h.pump(0);
+  }
+  EXPECT_GE(got, big.size());
+  close(c);
 }
 
 TEST(HttpListen, BindErrorsSayWhat) {
