@@ -13,6 +13,7 @@ pkgs=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   pandoc                      # man pages from docs/*.md (packaging/)
   debhelper lintian dpkg-dev  # the Debian package (scripts/package.sh, tests/packaging)
+  libcurl4-openssl-dev  # sync/named_stats.cc: GET of named's statistics channel
   # labs, oracles and benchmarks
   iproute2 iptables nftables bind9 bind9-utils bind9-dnsutils tshark
   jq iputils-ping  # the NFQUEUE lab test and benchmark; ping in tests/lab
@@ -21,6 +22,7 @@ pkgs=(
   curl python3-prometheus-client  # tests/lab/ctl_test.sh: /metrics over HTTP, the reference exposition parser
   # style (scripts/check-style.sh, run by .ci/run)
   clang-format shellcheck
+  knot nsd         # tests/lab/knot_nsd_test.sh: Knot DNS and NSD as zone sources
 )
 
 missing=()

@@ -12,6 +12,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dns_name.h"
@@ -107,6 +108,10 @@ struct ParseResult {
   // file appears there), and the NZF/NZD path of every view that allows new zones. Sorted,
   // unique.
   std::vector<std::string> watched_paths;
+  // `statistics-channels { inet ADDR [port N] ...; }` entries in order, as "ADDR PORT" pairs
+  // (ADDR as written: "*", "127.0.0.1", "::1"; PORT 80 when not given). The zone sync reads
+  // named's zone list from the first one (docs/zone-sources.md).
+  std::vector<std::pair<std::string, int>> statistics_channels;
 };
 
 // Parses the configuration at options.path. Throws ParseError.

@@ -18,13 +18,21 @@ bool is_space(char c) {
 struct WordEnds {
   bool table[256] = {};
   constexpr WordEnds() {
-    for (char c : {'\0', ' ', '\t', '\r', '\n', '#', '{', '}', ';', '/', '"', '!'})
+    for (char c : {' ', '\t', '\r', '\n', '#', '{', '}', ';', '/', '"', '!'})
       table[uint8_t(c)] = true;
   }
 };
 constexpr WordEnds kWordEnds;
 bool ends_word(char c) {
   return kWordEnds.table[uint8_t(c)];
+}
+
+// isc_lex keeps a NUL like any other byte of a word or a quoted string, but libisccfg then
+// reads the token as a C string: everything from the first NUL on is gone ("prim\0ary" is
+// "prim", "\0zone" is ""). named-checkconf 9.18 behaves so on files written with NULs.
+void cut_at_nul(std::string &s) {
+  size_t nul = s.find('\0');
+  if (nul != std::string::npos) s.resize(nul);
 }
 
 }  // namespace
@@ -72,14 +80,14 @@ void Lexer::skip_c_comment(int line, int col) {
 
 Token Lexer::quoted(int line, int col) {
   advance();  // opening quote
-  // Fast path: up to the closing quote there is no backslash, newline or NUL.
+  // Fast path: up to the closing quote there is no backslash or newline.
   size_t close = text_.find('"', pos_);
   if (close != std::string_view::npos &&
-      text_.substr(pos_, close - pos_).find_first_of(std::string_view("\\\n\0", 3)) ==
-          std::string_view::npos) {
+      text_.substr(pos_, close - pos_).find_first_of("\\\n") == std::string_view::npos) {
     std::string fast(text_.substr(pos_, close - pos_));
     column_ += int(close - pos_) + 1;
     pos_ = close + 1;
+    cut_at_nul(fast);
     return Token{TokenKind::kQuoted, std::move(fast), line, col};
   }
   std::string out;
@@ -87,7 +95,6 @@ Token Lexer::quoted(int line, int col) {
   while (true) {
     if (at_end()) throw LexError{line, col, "unterminated quoted string"};
     char c = peek();
-    if (c == '\0') throw LexError{line_, column_, "NUL byte in quoted string"};
     advance();
     if (c == '"') {
       if (!escaped) break;
@@ -98,6 +105,7 @@ Token Lexer::quoted(int line, int col) {
     escaped = (c == '\\' && !escaped);
     out += c;
   }
+  cut_at_nul(out);
   return Token{TokenKind::kQuoted, std::move(out), line, col};
 }
 
@@ -122,12 +130,12 @@ Token Lexer::next() {
       advance();
       return Token{TokenKind::kSpecial, std::string(1, c), line, col};
     }
-    if (c == '\0') throw LexError{line, col, "NUL byte"};
-    // A word runs to a space, NUL, comment or special ('/' is one, so "//" and "/*" end it
-    // too). Words never hold a newline: take the whole run at once.
+    // A word runs to a space, comment or special ('/' is one, so "//" and "/*" end it too).
+    // Words never hold a newline: take the whole run at once.
     size_t end = pos_;
     while (end < text_.size() && !ends_word(text_[end])) ++end;
     std::string word(text_.substr(pos_, end - pos_));
+    cut_at_nul(word);
     column_ += int(end - pos_);
     pos_ = end;
     if (!at_end()) {

@@ -35,7 +35,16 @@ constexpr int kMaxNesting = 200;
 const char *const kCanonicalTypes[] = {"primary", "secondary", "mirror",
                                        "hint",    "stub",      "static-stub",
                                        "forward", "redirect",  "delegation-only"};
-constexpr uint8_t kTypePrimary = 0, kTypeSecondary = 1, kTypeForward = 6;
+constexpr uint8_t kTypePrimary = 0, kTypeSecondary = 1, kTypeHint = 3, kTypeForward = 6,
+                  kTypeRedirect = 7;
+
+// named keeps hint and redirect zones outside the view's zone table (the root hints and the
+// NXDOMAIN redirect are their own objects), and named-checkconf checks duplicates in three
+// name spaces accordingly: `zone "." { type hint; }` beside `type mirror` or `type primary`
+// for "." (RFC 8806's local root) or beside `type redirect` is valid; two hints are not.
+int name_space(uint8_t type) {
+  return type == kTypeHint ? 1 : type == kTypeRedirect ? 2 : 3;
+}
 
 std::optional<uint8_t> parse_zone_type(const std::string &lowered) {
   if (lowered == "master") return kTypePrimary;
@@ -131,7 +140,8 @@ struct ZoneRec {
   uint32_t details;        // index in Parser::details_ (zone_details only)
   int file, line, column;  // where the statement starts (file indexes Parser::files_)
   uint16_t name_len;
-  uint8_t type;  // index in kCanonicalTypes
+  uint8_t type;   // index in kCanonicalTypes
+  uint8_t space;  // name space for duplicates: name_space(type), 3 for an in-view zone
   ZoneOrigin origin;
 };
 
@@ -337,6 +347,7 @@ class Parser {
       if (t.kind == TokenKind::kEof)
         fail(t, "'}' expected for the '{' at line " + std::to_string(open.line));
       if (!t.is_string()) fail(t, "expected a clause name near " + t.describe());
+      if (t.text.empty()) fail(t, "unknown option ''");  // a word cut at a NUL byte
       if (t.is_keyword("include")) {
         parse_include(t);
         continue;
@@ -398,11 +409,13 @@ class Parser {
         }
         if (auto cidr = to_cidr(t.text, prefix)) addresses_.insert(*cidr);
       }
-      // The rest of the element: port, key, tls ... up to ';' or the closing '}'.
-      while (!peek().is_special(';') && !peek().is_special('}')) {
+      // The rest of the element: port, key, tls ... up to its ';' (named requires one after
+      // every element, also the last).
+      while (!peek().is_special(';')) {
         Token rest = next();
         if (rest.kind == TokenKind::kEof)
           fail(rest, "'}' expected for the '{' at line " + std::to_string(open.line));
+        if (rest.is_special('}')) fail(rest, "missing ';' before '}'");
         if (rest.is_special('{')) skip_block(rest);
       }
     }
@@ -416,6 +429,7 @@ class Parser {
       Token t = next();
       if (t.kind == TokenKind::kEof) return;
       if (!t.is_string()) fail(t, "syntax error near " + t.describe());
+      if (t.text.empty()) fail(t, "unknown option ''");  // a word cut at a NUL byte
       if (t.is_keyword("include"))
         parse_include(t);
       else if (t.is_keyword("options"))
@@ -426,6 +440,8 @@ class Parser {
         parse_zone(t, default_view());
       else if (t.is_keyword("server"))
         parse_server(t);
+      else if (t.is_keyword("statistics-channels"))
+        parse_statistics_channels(t);
       else if (kAddressClauses.count(lower(t.text)))
         address_clause(t);
       else if (t.is_keyword("template"))
@@ -435,6 +451,27 @@ class Parser {
       else
         skip_clause(t);
     }
+  }
+
+  // statistics-channels { inet ADDR [port N] [allow { ... }]; ... };
+  void parse_statistics_channels(const Token &kw) {
+    Token open = next();
+    if (!open.is_special('{')) fail(open, "'{' expected near " + open.describe());
+    map_body(open, [&](const Token &t) {
+      if (!t.is_keyword("inet")) return skip_clause(t);
+      Token addr = expect_string("an address");
+      int port = 80;
+      bool port_next = false;
+      skip_clause(t, [&](const Token &v) {
+        if (port_next && !v.text.empty() && v.text.size() <= 5 &&
+            v.text.find_first_not_of("0123456789") == std::string::npos)
+          port = std::stoi(v.text);
+        port_next = v.is_keyword("port");
+      });
+      stats_channels_.push_back({addr.text, port});
+    });
+    expect_special(';');
+    (void)kw;
   }
 
   [[noreturn]] void unsupported_template(const Token &t) {
@@ -478,7 +515,8 @@ class Parser {
         expect_special(';');
         // named chdir()s here, as soon as it has parsed the clause.
         std::string target = join_path(cwd_, dir.text);
-        if (!fs_.is_directory(target))
+        // chdir("") fails with ENOENT: "" (or a name cut to "" at a NUL) is no directory.
+        if (dir.text.empty() || !fs_.is_directory(target))
           fail(dir, "change directory to '" + dir.text + "' failed: file not found");
         cwd_ = target;
       } else {
@@ -630,8 +668,11 @@ class Parser {
       const ViewInfo *target_view = nullptr;
       for (const auto &v : views_)
         if (v->name == in_view && v->complete) target_view = v.get();
-      const ZoneRec *target = target_view ? find_zone(target_view, wire) : nullptr;
-      // A forward "zone" is only forwarding configuration: named has no zone to share.
+      // A forward "zone" is only forwarding configuration: named has no zone to share. A hint
+      // zone counts (named-checkconf accepts it), a redirect zone does not.
+      const ZoneRec *target = target_view ? find_zone(target_view, wire, 3) : nullptr;
+      if ((!target || target->type == kTypeForward) && target_view)
+        if (const ZoneRec *hint = find_zone(target_view, wire, 1)) target = hint;
       if (!target || target->type == kTypeForward)
         fail(kw, "'in-view' zone '" + name.text + "' does not exist in view '" + in_view +
                      "', or view '" + in_view + "' is not yet defined");
@@ -640,7 +681,11 @@ class Parser {
     } else if (!type_token) {
       fail(kw, "zone '" + name.text + "': type not present");
     }
-    if (const ZoneRec *dup = find_zone(&view, wire, name_hash)) {
+    if (type == kTypeRedirect && wire.size() != 1)
+      fail(kw, "zone '" + name.text + "': redirect zones must be called \".\"");
+    // An in-view zone is listed under its target's type but always takes the zone name space.
+    int space = in_view.empty() ? name_space(type) : 3;
+    if (const ZoneRec *dup = find_zone(&view, wire, name_hash, space)) {
       std::string msg = "zone '" + name.text +
                         "': already exists, previous definition: " + rec_location(*dup).to_text();
       if (origin == ZoneOrigin::kConfig || dup->origin != ZoneOrigin::kConfig) fail(kw, msg);
@@ -651,8 +696,8 @@ class Parser {
     if (view.name == "_default" && origin == ZoneOrigin::kConfig && !first_default_zone_)
       first_default_zone_ = loc(kw);
     if (names_.size() > UINT32_MAX) fail(kw, "too many zones");
-    ZoneRec rec{&view,     uint32_t(name_off),    0,    kw.file, kw.line,
-                kw.column, uint16_t(wire.size()), type, origin};
+    ZoneRec rec{&view,     uint32_t(name_off),    0,    kw.file,        kw.line,
+                kw.column, uint16_t(wire.size()), type, uint8_t(space), origin};
     if (options_.zone_details) {
       rec.details = uint32_t(details_.size());
       details_.push_back({name.text, std::move(file), std::move(in_view)});
@@ -683,14 +728,17 @@ class Parser {
     zones_.push_back(rec);
   }
 
-  const ZoneRec *find_zone(const ViewInfo *view, std::string_view wire) const {
-    return find_zone(view, wire, ZoneIndex::hash(view, wire));
+  const ZoneRec *find_zone(const ViewInfo *view, std::string_view wire, int space) const {
+    return find_zone(view, wire, ZoneIndex::hash(view, wire), space);
   }
 
-  const ZoneRec *find_zone(const ViewInfo *view, std::string_view wire, uint64_t hash) const {
+  // The zone of that name in that name space (1 hint, 2 redirect, 3 every other type). The
+  // hash does not include the space: "." may have up to three entries that share a hash.
+  const ZoneRec *find_zone(const ViewInfo *view, std::string_view wire, uint64_t hash,
+                           int space) const {
     auto i = index_.find(hash, [&](size_t n) {
       const ZoneRec &z = zones_[n];
-      return z.view == view && rec_wire(z) == wire;
+      return z.view == view && rec_wire(z) == wire && z.space == space;
     });
     return i ? &zones_[*i] : nullptr;
   }
@@ -818,6 +866,7 @@ class Parser {
     r.warnings = std::move(warnings_);
     r.uses_source_port_53 = uses_port_53_;
     r.protected_addresses.assign(addresses_.begin(), addresses_.end());
+    r.statistics_channels = stats_channels_;
     r.watched_paths.assign(watched_.begin(), watched_.end());
     return r;
   }
@@ -882,6 +931,7 @@ class Parser {
   ZoneIndex index_;  // zones_ by (view, wire name)
   std::vector<Warning> warnings_;
   bool uses_port_53_ = false;
+  std::vector<std::pair<std::string, int>> stats_channels_;
   std::set<std::string> addresses_;
   std::set<std::string> watched_;
 };

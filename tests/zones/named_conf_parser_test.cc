@@ -147,7 +147,7 @@ TEST(Parser, NonAuthoritativeAndRoot) {
       "zone \".\" { type master; file \"root\"; };\n"
       "zone \"h\" { type hint; file \"h\"; }; zone \"f\" { type forward; };\n"
       "zone \"s\" { type stub; }; zone \"ss\" { type static-stub; };\n"
-      "zone \"m\" { type mirror; }; zone \"r\" { type redirect; };\n"
+      "zone \"m\" { type mirror; }; zone \".\" { type redirect; }; zone \".\" { type hint; };\n"
       "zone \"d\" { type delegation-only; }; zone \"ok\" { type slave; };\n"
       "options { response-policy { zone \"rpz\"; }; catalog-zones { zone \"cat\"; }; };");
   ASSERT_EQ(allowlist(r).size(), 1u);
@@ -155,6 +155,55 @@ TEST(Parser, NonAuthoritativeAndRoot) {
   ASSERT_EQ(r.warnings.size(), 1u);
   EXPECT_NE(r.warnings[0].message.find("root"), std::string::npos);
   EXPECT_EQ(r.warnings[0].where.to_text(), "/etc/named.conf:1:1");
+}
+
+// named keeps hint and redirect zones out of the zone table: named-checkconf checks duplicates
+// in three name spaces (hint, redirect, every other type).
+TEST(Parser, HintAndRedirectHaveTheirOwnNameSpaces) {
+  Conf c;
+  auto r = c.parse(
+      "zone \".\" { type hint; file \"h\"; };\n"
+      "zone \".\" { type mirror; };\n"
+      "zone \".\" { type redirect; file \"r\"; };\n"
+      "zone \"x\" { type hint; file \"h\"; };\n"
+      "zone \"x\" { type primary; file \"x\"; };\n");
+  EXPECT_EQ(r.zones.size(), 5u);
+  ASSERT_EQ(allowlist(r).size(), 1u);
+  EXPECT_EQ(allowlist(r)[0].to_text(), "x");
+  for (const char *dup : {"zone \".\" { type hint; }; zone \".\" { type hint; };",
+                          "zone \".\" { type redirect; }; zone \".\" { type redirect; };",
+                          "zone \".\" { type mirror; }; zone \".\" { type primary; };"}) {
+    Conf d;
+    EXPECT_THROW(d.parse(dup), ParseError) << dup;
+  }
+  Conf e;
+  EXPECT_THROW(e.parse("zone \"r.example\" { type redirect; };"), ParseError);
+}
+
+TEST(Parser, InViewFindsTheZoneOrElseTheHint) {
+  Conf c;
+  auto r = c.parse(
+      "view a { zone \"s\" { type hint; file \"h\"; }; zone \"s\" { type secondary; };\n"
+      "         zone \"h\" { type hint; file \"h\"; }; };\n"
+      "view b { zone \"s\" { in-view a; }; zone \"s\" { type hint; file \"h\"; };\n"
+      "         zone \"h\" { in-view a; }; };\n");
+  EXPECT_EQ(r.zones[3].type, "secondary");  // s in b: the secondary, not the hint
+  EXPECT_EQ(r.zones[5].type, "hint");       // h in b: only a hint to share, never allowed
+  ASSERT_EQ(allowlist(r).size(), 1u);
+  EXPECT_EQ(allowlist(r)[0].to_text(), "s");
+  Conf d;
+  EXPECT_THROW(d.parse("view a { zone \".\" { type redirect; }; };\n"
+                       "view b { zone \".\" { in-view a; }; };"),
+               ParseError);
+}
+
+TEST(Parser, StatisticsChannels) {
+  Conf c;
+  auto r = c.parse(
+      "statistics-channels { inet 127.0.0.1 port 8053 allow { 127.0.0.1; }; inet ::1; };\n"
+      "zone \"a\" { type primary; file \"a\"; };");
+  EXPECT_EQ(r.statistics_channels,
+            (std::vector<std::pair<std::string, int>>{{"127.0.0.1", 8053}, {"::1", 80}}));
 }
 
 TEST(Parser, NamesAreNormalizedAndNonAsciiWarned) {
