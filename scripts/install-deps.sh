@@ -19,6 +19,7 @@ pkgs=(
   curl python3-prometheus-client  # tests/lab/ctl_test.sh: /metrics over HTTP, the reference exposition parser
   # style (scripts/check-style.sh, run by .ci/run)
   clang-format shellcheck
+  python3-dnspython knot-dnsutils unbound knot-resolver  # tests/interop: probe, kdig, resolvers
 )
 
 missing=()
