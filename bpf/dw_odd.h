@@ -22,8 +22,7 @@
 static __always_inline void dw_odd_mask(struct dw_slip_key *k, const __u8 *addr, __u32 plen) {
   int i;
   k->prefixlen = plen;
-#pragma unroll
-  for (i = 0; i < 4; i++) {
+  for (i = 0; i < 4; i++) { /* 4 constant steps: unrolled by clang for BPF */
     __u32 w, bits = plen > 32u * i ? plen - 32u * i : 0, m;
     if (bits > 32) bits = 32;
     m = bits ? __builtin_bswap32(0xffffffffu << (32 - bits)) : 0;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config_map.h"
+#include "dnswash_skel.h"
 #include "options.h"
 
 namespace dnswash::daemon {
