@@ -42,6 +42,15 @@ static __always_inline const struct dw_zone_bucket *dw_env_zone_bucket(struct dw
   return bpf_map_lookup_elem(set, &idx);
 }
 
+static __always_inline struct dw_slip_val *dw_env_odd_bucket(struct dw_env *e,
+                                                            const struct dw_slip_key *k) {
+  struct dw_slip_val *b = bpf_map_lookup_elem(&dw_odd_rate, k), zero = {0};
+  (void)e;
+  if (b) return b;
+  bpf_map_update_elem(&dw_odd_rate, k, &zero, BPF_NOEXIST); /* another CPU may win: fine */
+  return bpf_map_lookup_elem(&dw_odd_rate, k);
+}
+
 #include "dw_verdict.h"
 #include "dw_slip.h"
 #include "dw_detector.h" /* the rolling-subdomain detector: counting, bans, queries hook */
@@ -72,9 +81,18 @@ int dnswash_xdp(struct xdp_md *ctx) {
     r = dw_classify_udp53(&env, &pkt, cfg, &st->scratch, &v, &l4);
     /* Ban action tc: BANNED_TC if a truncated reply may go out (dw_slip.h). */
     if (r == DW_R_BANNED && (cfg->flags & DW_CFG_BAN_ACTION_TC)) {
-      r = dw_slip(ctx, !(cfg->flags & DW_CFG_DRY_RUN));
+      r = dw_slip(ctx, !(cfg->flags & DW_CFG_DRY_RUN), 0);
       slip_tx = r & DW_SLIP_TX;
       r &= 0xff;
+    } else if (cfg->flags & DW_CFG_REFUSE) {
+      /* --refuse (dw_slip.h): the same reply path, REFUSED instead of TC. */
+      if (r == DW_R_ALLOWED) {
+        dw_known_touch(cfg, v.family, v.src.addr);
+      } else if (r == DW_R_NOT_AUTH) {
+        r = dw_slip(ctx, !(cfg->flags & DW_CFG_DRY_RUN), 1);
+        slip_tx = r & DW_SLIP_TX;
+        r = (r & 0xff) == DW_R_BANNED_TC ? DW_R_REFUSED : DW_R_NOT_AUTH;
+      }
     }
   }
   st->counters[(__u32)r & (DW_COUNTER_SLOTS - 1)] += 1; /* own row: no atomic needed */

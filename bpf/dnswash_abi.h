@@ -17,27 +17,36 @@
 #define DW_STATIC_ASSERT(c, m) _Static_assert(c, m)
 #endif
 
-#define DW_ABI_VERSION 5
+#define DW_ABI_VERSION 6
 
 /* Verdict reasons, in one table so the names userspace prints can never drift from the
  * indices the datapath counts. X(id, name, is_drop). All passes come before all drops
  * (dw_reason_is_drop relies on it; a test checks the table agrees). */
-#define DW_REASONS(X)                                                                            \
-  X(ALLOWED, "allowed", 0)                   /* name at or below a served zone */                \
-  X(NOT_DNS, "not-dns", 0)                   /* not UDP to port 53: passes untouched */          \
-  X(RESPONSE_ALLOWED, "response-allowed", 0) /* QR=1 to port 53, allow-responses set */          \
-  X(CHAOS_ALLOWED, "chaos-allowed", 0)       /* CHAOS class, allow-chaos set */                  \
-  X(NOT_AUTH, "not-authoritative", 1)        /* name not at or below any served zone */          \
-  X(BANNED, "banned", 1)                     /* source in the ban map, ban not expired */        \
+#define DW_REASONS(X)                                                                          \
+  X(ALLOWED, "allowed", 0)                   /* name at or below a served zone */              \
+  X(NOT_DNS, "not-dns", 0)                   /* not UDP to port 53: passes untouched */        \
+  X(RESPONSE_ALLOWED, "response-allowed", 0) /* QR=1 to port 53, allow-responses set */        \
+  X(CHAOS_ALLOWED, "chaos-allowed", 0)       /* CHAOS class, allow-chaos set */                \
+  /* Queries with no name to judge, passed to named under the odd-query rate limit (dw_odd.h); \
+   * over the limit they are dropped under the reason without "-passed". */                   \
+  X(QDCOUNT_PASSED, "qdcount-passed", 0)     /* QDCOUNT != 1 (cookie-only, header-only) */     \
+  X(OPCODE_PASSED, "opcode-passed", 0)       /* opcode not QUERY, NOTIFY or UPDATE */          \
+  X(QCLASS_PASSED, "qclass-passed", 0)       /* class other than IN and CHAOS */               \
+  X(CHAOS_ID_PASSED, "chaos-id-passed", 0)   /* id.server/hostname.bind CH TXT, chaos-id on */ \
+  X(FRAGMENT_PASSED, "fragment-passed", 0)   /* first fragment of a UDP/53 datagram */         \
+  X(NOT_AUTH, "not-authoritative", 1)        /* name not at or below any served zone */        \
+  X(BANNED, "banned", 1)                     /* source in the ban map, ban not expired */      \
   X(MALFORMED, "malformed", 1)               /* bad lengths, bad name, too many IPv6 ext hdrs */ \
-  X(FRAGMENT, "fragment", 1)                 /* first fragment of a UDP/53 datagram */           \
-  X(QDCOUNT, "qdcount", 1)                   /* QDCOUNT != 1 */                                  \
-  X(OPCODE, "opcode", 1)                     /* opcode not QUERY, NOTIFY or UPDATE */            \
-  X(NO_QTYPE, "no-qtype", 1)                 /* question ends before QTYPE/QCLASS */             \
-  X(RESPONSE, "response", 1)                 /* QR=1 to port 53, allow-responses not set */      \
-  X(CHAOS, "chaos", 1)                       /* CHAOS class, allow-chaos not set */              \
-  X(QCLASS, "qclass", 1)                     /* class other than IN (and CHAOS) */               \
-  X(BANNED_TC, "banned-tc", 1)               /* banned, ban action tc: truncated reply sent */
+  X(FRAGMENT, "fragment", 1)                 /* first fragment, over the odd-query limit */    \
+  X(QDCOUNT, "qdcount", 1)                   /* QDCOUNT != 1, over the odd-query limit */      \
+  X(OPCODE, "opcode", 1)                     /* odd opcode, over the odd-query limit */        \
+  X(NO_QTYPE, "no-qtype", 1)                 /* question ends before QTYPE/QCLASS */           \
+  X(RESPONSE, "response", 1)                 /* QR=1 to port 53, allow-responses not set */    \
+  X(CHAOS, "chaos", 1)                       /* CHAOS class, allow-chaos not set (and not a   \
+                                                chaos-id query under the limit) */            \
+  X(QCLASS, "qclass", 1)                     /* odd class, over the odd-query limit */         \
+  X(BANNED_TC, "banned-tc", 1)               /* banned, ban action tc: truncated reply sent */ \
+  X(REFUSED, "refused", 1)                   /* not-authoritative, REFUSED sent from XDP */
 
 enum dw_reason {
 #define DW_X_ENUM(id, name, drop) DW_R_##id,
@@ -62,8 +71,10 @@ enum dw_counter {
   DW_C_DET_CAP_HIT,     /* threshold crossed but the ban budget was spent: no ban */
   DW_C_DET_NEVER_BAN,   /* threshold crossed by a never-ban source: no ban */
   DW_C_DET_EVENTS_LOST, /* dw_det_events full: an event (not the ban) was lost */
-  DW_C_SAMPLES_LOST, /* a drop sample not emitted: the dw_samples ring (NFQUEUE: the queue) was full
-                      */
+  DW_C_SAMPLES_LOST, /* a drop sample not emitted: the dw_samples ring (NFQUEUE: the queue) was full */
+  /* --refuse: a not-authoritative query that could have had a REFUSED but its source prefix
+   * was over the reply rate (shared with the tc slips). Dropped, counted not-authoritative. */
+  DW_C_REFUSE_LIMITED,
   DW_C_COUNT
 };
 
@@ -75,8 +86,10 @@ enum dw_counter {
 #define DW_CFG_ALLOW_RESPONSES (1u << 2) /* pass QR=1 to port 53 (named uses source port 53) */
 #define DW_CFG_BAN_ACTION_TC (1u << 3)   /* banned UDP/53 query: truncated reply (XDP_TX) */
 #define DW_CFG_DETECTOR (1u << 4)        /* rolling-subdomain detector on */
-#define DW_CFG_DETECTOR_QUERIES \
-  (1u << 5) /* detector signal: distinct queried names, not NXDOMAIN */
+#define DW_CFG_DETECTOR_QUERIES (1u << 5) /* detector signal: distinct queried names, not NXDOMAIN */
+#define DW_CFG_CHAOS_ID (1u << 6) /* pass id.server/hostname.bind CH TXT under the odd limit */
+#define DW_CFG_REFUSE (1u << 7)   /* not-authoritative query from a known source: REFUSED (XDP_TX) */
+#define DW_CFG_REFUSE_ANY (1u << 8) /* with DW_CFG_REFUSE: also to sources not known (dw_known) */
 
 struct dw_config {
   __u32 flags;
@@ -104,7 +117,11 @@ struct dw_config {
   __u32 slip_burst;     /* bucket size: slips a quiet prefix may get at once */
   __u32 slip_v4_prefix; /* IPv4 sources share a bucket per prefix of this length (1..32) */
   __u32 slip_v6_prefix; /* IPv6 sources share a bucket per prefix of this length (1..128) */
-  __u64 reserved;
+  /* Odd queries (dw_odd.h): passed to named at most odd_per_s per source prefix (the slip
+   * prefix lengths above) and odd_total_per_s in all, bursts of twice that; 0 = the
+   * DW_ODD_DEF_* default, values above DW_ODD_MAX_PER_S clamped. */
+  __u32 odd_per_s;
+  __u32 odd_total_per_s;
 };
 DW_STATIC_ASSERT(sizeof(struct dw_config) == 64, "dw_config layout");
 
@@ -249,6 +266,24 @@ struct dw_slip_val {
   __u32 limited; /* queries dropped over the rate */
 };
 DW_STATIC_ASSERT(sizeof(struct dw_slip_val) == 16, "dw_slip_val layout");
+/* ---- Odd queries (bpf/dw_odd.h) ----
+ * dw_odd_rate (LRU hash, key and value as dw_slip_rate's): a GCRA bucket per source prefix,
+ * plus the global bucket under the all-zero key with prefixlen 0 (touched by every odd query,
+ * so never the least recently used). */
+#define DW_ODD_DEF_PER_S 10
+#define DW_ODD_DEF_TOTAL_PER_S 1000
+#define DW_ODD_MAX_PER_S 1000000
+#define DW_ODD_ENTRIES 65536
+
+/* ---- --refuse (bpf/dw_slip.h) ----
+ * dw_known (LRU hash, key as dw_slip_rate's, value the CLOCK_BOOTTIME ns of the last allowed
+ * query): source prefixes that sent an allowed query in the last DW_KNOWN_TTL_NS. Only those
+ * get a REFUSED for a not-authoritative query (unless DW_CFG_REFUSE_ANY), so a forged flood
+ * from addresses that never asked for a served name still gets silence. */
+#define DW_KNOWN_TTL_NS (3600ull * 1000000000ull)
+#define DW_KNOWN_REFRESH_NS (10ull * 1000000000ull) /* rewrite an entry at most this often */
+#define DW_KNOWN_ENTRIES 65536
+
 /* ---- Dropped-name sampler (`dnswashctl top`, bpf/dw_sample.h) ----
  * On a drop verdict, about one in dw_config.sample_every packets, at most sample_per_s per CPU
  * per second, is sent to the dw_samples ring buffer; dnswashd (the ring's one reader)

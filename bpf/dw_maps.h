@@ -64,6 +64,24 @@ struct {
   __type(value, struct dw_slip_val);
 } dw_slip_rate SEC(".maps");
 
+/* ---- odd queries (dw_odd.h) and --refuse (dw_slip.h) ---- */
+
+/* Odd-query rate buckets: per source prefix, and the global one under the all-zero key. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, DW_ODD_ENTRIES);
+  __type(key, struct dw_slip_key);
+  __type(value, struct dw_slip_val);
+} dw_odd_rate SEC(".maps");
+
+/* --refuse: source prefixes that recently sent an allowed query (CLOCK_BOOTTIME ns). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, DW_KNOWN_ENTRIES);
+  __type(key, struct dw_slip_key);
+  __type(value, __u64);
+} dw_known SEC(".maps");
+
 /* ---- the rolling-subdomain detector (dw_detector.h, dnswash_det_tc) ---- */
 
 struct {

@@ -77,7 +77,7 @@ static __always_inline void dw_slip_mask(struct dw_slip_key *k, const __u8 *addr
 /* Token bucket per source prefix (GCRA). Returns 1 if a slip may go out. Concurrent CPUs may
  * race on one bucket and let a few more through than the rate: harmless at these rates. */
 static __always_inline int dw_slip_take(const struct dw_config *cfg, int family, const __u8 *src,
-                                        struct dw_cpu_state *st) {
+                                        struct dw_cpu_state *st, __u32 limited_counter) {
   struct dw_slip_key k;
   struct dw_slip_val *sv;
   __u32 rate = cfg->slip_per_s ? cfg->slip_per_s : DW_SLIP_DEF_PER_S;
@@ -109,7 +109,7 @@ static __always_inline int dw_slip_take(const struct dw_config *cfg, int family,
    * at most burst-1 intervals ahead, so `burst` go at once and then one per interval. */
   if (tat - now > (__u64)(burst - 1) * interval) {
     sv->limited += 1;
-    st->counters[DW_C_SLIP_LIMITED] += 1;
+    st->counters[limited_counter & (DW_COUNTER_SLOTS - 1)] += 1;
     return 0;
   }
   sv->tat_ns = tat + interval;
@@ -175,7 +175,7 @@ static __always_inline __u16 dw_slip_udp_csum(const void *pseudo, __u32 pseudo_l
 
 /* Turns the checked query (dw_slip) into the slip. Returns 0 on success. */
 static __always_inline int dw_slip_send(struct xdp_md *ctx, __u32 l3_off, int family, __u32 msg_len,
-                                        struct dw_scratch *sc) {
+                                        struct dw_scratch *sc, __u32 refuse) {
   __u8 *data = (__u8 *)(long)ctx->data, *end = (__u8 *)(long)ctx->data_end, *l3, *udp, *dns;
   __u32 frame_len, new_len;
   __u16 udp_len_be = __builtin_bswap16((__u16)(8 + msg_len)), csum;
@@ -189,6 +189,10 @@ static __always_inline int dw_slip_send(struct xdp_md *ctx, __u32 l3_off, int fa
   /* The reply's DNS header, in the scratch copy (for the checksum) and in the frame. */
   f2 = 0x80 | (sc->buf[2] & 0x79) | 0x02; /* QR, opcode and RD kept, AA=0, TC=1 */
   f3 = sc->buf[3] & 0x10;                 /* CD kept; RA, Z, AD 0; RCODE 0 */
+  if (refuse) { /* --refuse: TC=0, RCODE=REFUSED (what named answers for a zone it lacks) */
+    f2 &= ~0x02;
+    f3 |= 5;
+  }
   sc->buf[2] = f2;
   sc->buf[3] = f3;
   __builtin_memset(&sc->buf[6], 0, 6); /* AN, NS, AR = 0; ID and QDCOUNT=1 stay */
@@ -256,12 +260,55 @@ static __always_inline int dw_slip_send(struct xdp_md *ctx, __u32 l3_off, int fa
 
 #define DW_SLIP_TX 0x100 /* dw_slip's result: the frame is the slip now, send it (XDP_TX) */
 
-/* The banned path with ban action tc. A global function: the verifier checks it once, on its
+/* --refuse: remembers that this source prefix sent an allowed query (dw_known), at most one
+ * map write per prefix per DW_KNOWN_REFRESH_NS. src: the verdict's /128 source key. */
+static __always_inline void dw_known_touch(const struct dw_config *cfg, int family,
+                                           const __u8 *src) {
+  struct dw_slip_key k;
+  __u64 now = bpf_ktime_get_boot_ns(), *seen;
+  __u32 plen;
+  if (family == 4) {
+    plen = cfg->slip_v4_prefix ? cfg->slip_v4_prefix : DW_SLIP_DEF_V4_PREFIX;
+    if (plen > 32) plen = 32;
+    plen += 96;
+  } else {
+    plen = cfg->slip_v6_prefix ? cfg->slip_v6_prefix : DW_SLIP_DEF_V6_PREFIX;
+    if (plen > 128) plen = 128;
+  }
+  dw_slip_mask(&k, src, plen);
+  seen = bpf_map_lookup_elem(&dw_known, &k);
+  if (seen && now - *seen < DW_KNOWN_REFRESH_NS) return;
+  bpf_map_update_elem(&dw_known, &k, &now, BPF_ANY);
+}
+
+/* Did this source's prefix send an allowed query in the last DW_KNOWN_TTL_NS? */
+static __always_inline int dw_known_has(const struct dw_config *cfg, int family, const __u8 *src) {
+  struct dw_slip_key k;
+  __u64 *seen;
+  __u32 plen;
+  if (family == 4) {
+    plen = cfg->slip_v4_prefix ? cfg->slip_v4_prefix : DW_SLIP_DEF_V4_PREFIX;
+    if (plen > 32) plen = 32;
+    plen += 96;
+  } else {
+    plen = cfg->slip_v6_prefix ? cfg->slip_v6_prefix : DW_SLIP_DEF_V6_PREFIX;
+    if (plen > 128) plen = 128;
+  }
+  dw_slip_mask(&k, src, plen);
+  seen = bpf_map_lookup_elem(&dw_known, &k);
+  return seen && bpf_ktime_get_boot_ns() - *seen < DW_KNOWN_TTL_NS;
+}
+
+/* The banned path with ban action tc, and (refuse = 1) the not-authoritative path with
+ * --refuse: the same checks and the same reply, but TC=0 RCODE=REFUSED, only to known
+ * sources (dw_known) unless DW_CFG_REFUSE_ANY, counted refuse-limited over the rate. The two
+ * share each prefix's bucket in dw_slip_rate: replies from XDP per prefix, whatever kind.
+ * A global function: the verifier checks it once, on its
  * own, instead of once per state in which dnswash_xdp reaches the ban verdict; so it parses
  * the headers again (banned traffic only) and looks up the config and the CPU row itself.
  * Returns DW_R_BANNED_TC if a slip may go (with DW_SLIP_TX set once the frame was rewritten,
  * which happens only if enforce), else DW_R_BANNED. */
-__attribute__((noinline)) int dw_slip(struct xdp_md *ctx, __u32 enforce) {
+__attribute__((noinline)) int dw_slip(struct xdp_md *ctx, __u32 enforce, __u32 refuse) {
   __u8 *data = (__u8 *)(long)ctx->data, *end = (__u8 *)(long)ctx->data_end, *l3, *udp;
   __u32 zero = 0, cpu = bpf_get_smp_processor_id(), l3_off = 14, ip_hlen, ip_len, udp_off, udp_len,
         n, msg_len;
@@ -340,9 +387,12 @@ __attribute__((noinline)) int dw_slip(struct xdp_md *ctx, __u32 enforce) {
   msg_len = DW_SLIP_CUR(sc) + 1 + 4; /* root byte, QTYPE, QCLASS */
   if (msg_len > n) return DW_R_BANNED;
 
-  if (!dw_slip_take(cfg, family, src, st)) return DW_R_BANNED;
+  if (refuse && !(cfg->flags & DW_CFG_REFUSE_ANY) && !dw_known_has(cfg, family, src))
+    return DW_R_BANNED;
+  if (!dw_slip_take(cfg, family, src, st, refuse ? DW_C_REFUSE_LIMITED : DW_C_SLIP_LIMITED))
+    return DW_R_BANNED;
   if (!enforce) return DW_R_BANNED_TC;
-  if (dw_slip_send(ctx, l3_off, family, msg_len, sc) != 0) return DW_R_BANNED;
+  if (dw_slip_send(ctx, l3_off, family, msg_len, sc, refuse) != 0) return DW_R_BANNED;
   return DW_R_BANNED_TC | DW_SLIP_TX;
 }
 

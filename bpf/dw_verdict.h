@@ -12,6 +12,8 @@
  *   const struct dw_zone_bucket *dw_env_zone_bucket(struct dw_env *, void *set, __u32 idx)
  *                                                        element idx of the set (0 = header),
  *                                                        NULL if out of range
+ *   struct dw_slip_val *dw_env_odd_bucket(struct dw_env *, const struct dw_slip_key *)
+ *                                                        odd-query rate bucket (dw_odd.h)
  *
  * Headers up to UDP are read through direct pointers into the frame's first buffer (drivers
  * put them there); the question is copied with dw_env_load, which also reads later buffers.
@@ -47,6 +49,8 @@ struct dw_verdict {
   __u32 dns_len;         /* DNS message length (UDP length - 8) */
   struct dw_ban_key src; /* source as a /128 ban key (IPv4-mapped for IPv4) */
 };
+
+#include "dw_odd.h"
 
 static __always_inline __u16 dw_be16(const __u8 *p) {
   return (__u16)((p[0] << 8) | p[1]);
@@ -294,10 +298,8 @@ static __always_inline int dw_classify_udp53(struct dw_env *env, const struct dw
       return DW_R_BANNED;
     }
   }
-  if (l4->frag) {
-    v->reason = DW_R_FRAGMENT;
-    return DW_R_FRAGMENT;
-  }
+  if (l4->frag) /* the rest of the datagram is in later fragments: no whole question */
+    return dw_odd_gate(env, cfg, v, DW_R_FRAGMENT_PASSED, DW_R_FRAGMENT);
 
   /* Lengths: parse up to the smallest of frame end, IP length and UDP length. The UDP length
    * must agree with the IP length; Ethernet padding after the IP packet is ignored. */
@@ -327,15 +329,11 @@ static __always_inline int dw_classify_udp53(struct dw_env *env, const struct dw
   }
   {
     __u8 opcode = (sc->buf[2] >> 3) & 0x0F;
-    if (opcode != 0 && opcode != 4 && opcode != 5) { /* QUERY, NOTIFY, UPDATE */
-      v->reason = DW_R_OPCODE;
-      return DW_R_OPCODE;
-    }
+    if (opcode != 0 && opcode != 4 && opcode != 5) /* QUERY, NOTIFY, UPDATE: named NOTIMPs */
+      return dw_odd_gate(env, cfg, v, DW_R_OPCODE_PASSED, DW_R_OPCODE);
   }
-  if (dw_be16(&sc->buf[4]) != 1) {
-    v->reason = DW_R_QDCOUNT;
-    return DW_R_QDCOUNT;
-  }
+  if (dw_be16(&sc->buf[4]) != 1) /* cookie-only, header-only, RFC 9619's QDCOUNT > 1 */
+    return dw_odd_gate(env, cfg, v, DW_R_QDCOUNT_PASSED, DW_R_QDCOUNT);
 
   /* QNAME: uncompressed labels of 1..63 bytes, at most 255 bytes in all, inside the message.
    * This walk is the whole cost of a long name (a 127-label name runs it 128 times), and
@@ -376,13 +374,19 @@ static __always_inline int dw_classify_udp53(struct dw_env *env, const struct dw
   v->qtype = dw_be16(&sc->buf[off + 1]);
   v->qclass = dw_be16(&sc->buf[off + 3]);
   if (v->qclass == DW_CLASS_CH) {
-    v->reason = (cfg->flags & DW_CFG_ALLOW_CHAOS) ? DW_R_CHAOS_ALLOWED : DW_R_CHAOS;
+    if (cfg->flags & DW_CFG_ALLOW_CHAOS) {
+      v->reason = DW_R_CHAOS_ALLOWED;
+      return v->reason;
+    }
+    /* Node identity for anycast operators (not version.bind): under the odd limit. */
+    if ((cfg->flags & DW_CFG_CHAOS_ID) && v->qtype == 16 /* TXT */ &&
+        dw_odd_is_chaos_id(&sc->buf[DW_DNS_HDR_LEN], off - DW_DNS_HDR_LEN + 1))
+      return dw_odd_gate(env, cfg, v, DW_R_CHAOS_ID_PASSED, DW_R_CHAOS);
+    v->reason = DW_R_CHAOS;
     return v->reason;
   }
-  if (v->qclass != DW_CLASS_IN) {
-    v->reason = DW_R_QCLASS;
-    return DW_R_QCLASS;
-  }
+  if (v->qclass != DW_CLASS_IN) /* HS, NONE, ANY...: named answers REFUSED or FORMERR */
+    return dw_odd_gate(env, cfg, v, DW_R_QCLASS_PASSED, DW_R_QCLASS);
 
   v->match_depth = (__u8)dw_match_zones(env, sc, nl);
   v->reason = v->match_depth ? DW_R_ALLOWED : DW_R_NOT_AUTH;

@@ -24,6 +24,7 @@ std::string_view counter_name(unsigned idx) {
   if (idx == DW_C_DET_NEVER_BAN) return "detector-never-ban";
   if (idx == DW_C_DET_EVENTS_LOST) return "detector-events-lost";
   if (idx == DW_C_SAMPLES_LOST) return "samples-lost";
+  if (idx == DW_C_REFUSE_LIMITED) return "refuse-limited";
   return "unknown";
 }
 

@@ -23,6 +23,7 @@
 #include "check_feature.h"
 #include "checks.h"
 #include "ban_action_feature.h"
+#include "odd_answers_feature.h"
 #include "config_map.h"
 #include "control_server.h"
 #include "daemon_hooks.h"
@@ -425,6 +426,7 @@ void Daemon::start_features() {
   auto bans = std::make_unique<BansFeature>(*this);
   BansFeature &bans_ref = *bans;
   features_.push_back(std::move(bans));
+  features_.push_back(std::make_unique<OddAnswersFeature>(*this));
   features_.push_back(std::make_unique<DetectorFeature>(*this, bans_ref));
   features_.push_back(std::make_unique<SamplerFeature>(*this));
   features_.push_back(std::make_unique<CheckFeature>(*this));

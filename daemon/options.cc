@@ -106,6 +106,24 @@ ParsedOptions parse_options(int argc, char **argv) {
   app.add_option("--slip-v6-prefix", o.slip_v6_prefix,
                  "Ban action tc: IPv6 sources share a rate limit per prefix of this length")
       ->check(CLI::Range(1u, 128u));
+  // Odd queries and --refuse (docs/odd-queries.md).
+  app.add_flag("--chaos-id,!--no-chaos-id", o.chaos_id,
+               "Pass id.server and hostname.bind CH TXT queries to named, under the odd-query "
+               "rate limit (anycast node identity; version.bind needs --allow-chaos)");
+  app.add_option("--odd-rate", o.odd_rate,
+                 "Queries with no name to judge (QDCOUNT != 1, odd opcodes and classes, first "
+                 "fragments) passed to named per second per source prefix (the --slip-*-prefix "
+                 "lengths); burst twice that")
+      ->check(CLI::Range(1u, unsigned(DW_ODD_MAX_PER_S)));
+  app.add_option("--odd-total-rate", o.odd_total_rate,
+                 "The same queries passed to named per second from all sources together")
+      ->check(CLI::Range(1u, unsigned(DW_ODD_MAX_PER_S)));
+  app.add_option("--refuse", o.refuse,
+                 "What a query for a name not served gets: off (silence), known (REFUSED from "
+                 "XDP to source prefixes that sent an allowed query in the last hour, else "
+                 "silence) or any (REFUSED to every source); rate limited per source prefix "
+                 "with --slip-rate; NFQUEUE mode stays silent")
+      ->check(CLI::IsMember({"off", "known", "any"}));
   // Rolling-subdomain detector and bans (docs/detector.md).
   auto duration_check = CLI::Validator(
       [](std::string &v) {

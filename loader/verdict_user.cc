@@ -40,6 +40,10 @@ static inline const dw_zone_bucket *dw_env_zone_bucket(dw_env *e, void *, __u32 
   return e->eng->zone_element(idx);
 }
 
+static inline dw_slip_val *dw_env_odd_bucket(dw_env *e, const dw_slip_key *k) {
+  return e->eng->odd_bucket(*k);
+}
+
 #include "dw_verdict.h"
 
 namespace dnswash {
@@ -72,6 +76,12 @@ const dw_zone_bucket *VerdictEngine::zone_element(uint32_t idx) {
   dw_zone_bucket *buf = idx == 0 ? &hdr_buf_ : &bucket_buf_;
   if (bpf_map_lookup_elem(inner_fd_, &idx, buf) != 0) return nullptr;
   return buf;
+}
+
+dw_slip_val *VerdictEngine::odd_bucket(const dw_slip_key &k) {
+  if (odd_.size() >= DW_ODD_ENTRIES) odd_.clear();
+  std::string key(reinterpret_cast<const char *>(&k), sizeof k);
+  return &odd_[key];  // value-initialized (zero: a full bucket) when new
 }
 
 UserVerdict VerdictEngine::classify_frame(const uint8_t *frame, size_t len) {

@@ -6,6 +6,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "dnswash_abi.h"
@@ -60,6 +62,12 @@ class VerdictEngine {
   void *zone_set() { return inner_fd_ >= 0 ? this : nullptr; }
   const dw_zone_bucket *zone_element(uint32_t idx);
 
+  // dw_odd.h's hook: this engine's own odd-query rate buckets (the NFQUEUE fallback and the
+  // XDP program each limit what they pass; never both on one interface). Bounded like the
+  // kernel's LRU map, by forgetting all buckets when full (a forged flood then still meets
+  // the global bucket, which is recreated full: at most one extra burst per forgetting).
+  dw_slip_val *odd_bucket(const dw_slip_key &k);
+
  private:
   UserVerdict classify_in_batch(const uint8_t *frame, size_t len);
 
@@ -70,6 +78,7 @@ class VerdictEngine {
   int inner_fd_ = -1;
   dw_zone_bucket hdr_buf_{};
   dw_zone_bucket bucket_buf_{};
+  std::unordered_map<std::string, dw_slip_val> odd_;
 
  public:
   ~VerdictEngine();

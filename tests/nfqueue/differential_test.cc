@@ -334,6 +334,14 @@ void install_bans(Datapath &dp) {
   dp.ban("2001:db8:dead::1", boottime_ns() + 3600'000'000'000ULL);  // expires in an hour
 }
 
+// Each judge keeps its own odd-query buckets, so a limit reached at a different instant would
+// make them disagree: the random run lifts it out of reach, OddLimitAgrees checks the limit.
+void lift_odd_limit(Datapath &dp) {
+  dw_config c = read_config(dp.skel().config_fd());
+  c.odd_per_s = c.odd_total_per_s = DW_ODD_MAX_PER_S;
+  write_config(dp.skel().config_fd(), c);
+}
+
 TEST(Differential, XdpVersusNfqueueDecision) {
   uint64_t seed = std::random_device{}();
   if (const char *s = getenv("DNSWASH_SEED")) seed = strtoull(s, nullptr, 10);
@@ -347,6 +355,7 @@ TEST(Differential, XdpVersusNfqueueDecision) {
   Generator gen(seed);
   dp.set_zones(gen.make_zones());
   install_bans(dp);
+  lift_odd_limit(dp);
   ASSERT_EQ(read_config(dp.skel().config_fd()).flags & DW_CFG_DRY_RUN, 0u);
   LiveMaps maps = maps_of(dp);
   VerdictEngine engine(maps);
@@ -410,12 +419,71 @@ TEST(Differential, XdpVersusNfqueueDecision) {
   for (unsigned r = 0; r < DW_R_COUNT; ++r) {
     if (r == DW_R_CHAOS_ALLOWED || r == DW_R_RESPONSE_ALLOWED) continue;  // flags are off
     if (r == DW_R_BANNED_TC) continue;  // XDP-only, ban action tc (tests/bpf/slip_test.cc)
+    if (r == DW_R_REFUSED) continue;    // XDP-only, --refuse (tests/bpf/refuse_test.cc)
+    // Over the odd-query limit, lifted here: OddLimitAgrees.
+    if (r == DW_R_QDCOUNT || r == DW_R_OPCODE || r == DW_R_QCLASS || r == DW_R_FRAGMENT) continue;
+    if (r == DW_R_CHAOS_ID_PASSED) continue;  // chaos-id off here: OddLimitAgrees
     EXPECT_GT(by_reason[r], 0u) << "no frame got " << counter_name(r);
     EXPECT_GT(nfq_by_reason[r], 0u) << "no queued packet got " << counter_name(r);
   }
   EXPECT_GT(truncated, 100u);
   EXPECT_GT(requeued, 10u);
   EXPECT_GT(compared_c, count / 2);
+}
+
+// The odd-query limit: 1/s per prefix (burst 2) and 2/s in all (burst 4), ten of each odd kind
+// from one source, then from other prefixes: the same queries pass and drop on both sides.
+// The loop takes milliseconds, inside the global bucket's 500 ms refill (checked).
+TEST(Differential, OddLimitAgrees) {
+  Datapath dp;
+  dp.set_zones({"example.com"});
+  dp.set_flag(DW_CFG_CHAOS_ID, true);
+  dw_config c = read_config(dp.skel().config_fd());
+  c.odd_per_s = 1;
+  c.odd_total_per_s = 2;
+  write_config(dp.skel().config_fd(), c);
+  NfqJudge judge(maps_of(dp));
+  ASSERT_TRUE(judge.begin_batch());
+  std::vector<Bytes> frames;
+  auto odd = [&](const FrameSpec &fs, int i) {
+    DnsSpec d;
+    d.qname = i % 5 == 4 ? "id.server" : "example.com";
+    if (i % 5 == 0) d.qdcount = 0;
+    if (i % 5 == 1) d.opcode = 2;
+    if (i % 5 == 2) d.qclass = 255;
+    if (i % 5 == 4) d.qclass = 3, d.qtype = 16;
+    FrameSpec f = fs;
+    f.more_fragments = i % 5 == 3;
+    f.v6_fragment_header = f.more_fragments && f.family == 6;
+    frames.push_back(frame(f, dns_message(d)));
+  };
+  FrameSpec one, other;
+  one.src = "198.51.100.1";
+  for (int i = 0; i < 10; ++i) odd(one, i);
+  for (int i = 0; i < 10; ++i) {
+    other.src = "203.0.113." + std::to_string(1 + i);  // one /24: one bucket
+    odd(other, i);
+  }
+  for (int i = 0; i < 8; ++i) {
+    FrameSpec v6;
+    v6.family = 6;
+    v6.src = "2001:db8:" + std::to_string(1 + i) + "::1";  // eight /56 prefixes
+    v6.dst = "2001:db8::53";
+    odd(v6, i);
+  }
+  int passed = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  for (const Bytes &f : frames) {
+    int xr = dp.run(f).reason();
+    NfqDecision n = judge.decide(f.data() + 14, f.size() - 14, f.size() - 14);
+    EXPECT_EQ(n.reason, xr) << rname(xr) << " vs " << rname(n.reason);
+    passed += !dw_reason_is_drop(unsigned(xr));
+  }
+  ASSERT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(450))
+      << "the machine is too slow for this test's timing (no token may accrue)";
+  // 198.51.100.0/24: its burst of 2; 203.0.113.0/24: 2 more, which empties the global burst
+  // of 4: the eight IPv6 prefixes each have a token of their own but get nothing.
+  EXPECT_EQ(passed, 4);
 }
 
 // The flags the generator leaves off: allow-chaos and allow-responses turn two drops into
@@ -512,6 +580,7 @@ TEST(Differential, DropSamplesMatchXdp) {
   dw_config c = read_config(dp.skel().config_fd());
   c.sample_every = 1;
   c.sample_per_s = UINT32_MAX;
+  c.odd_per_s = c.odd_total_per_s = DW_ODD_MAX_PER_S;  // own buckets per leg: see lift_odd_limit
   write_config(dp.skel().config_fd(), c);
   std::vector<dw_sample_event> ring;
   auto on_event = [](void *ctx, void *data, size_t size) {

@@ -1,0 +1,65 @@
+# shellcheck shell=bash disable=SC2034,SC2153 # LAB_* belong to the harness that sources this
+# The interop suite's server side, on top of the lab harness (sourced after it): BIND serving
+# a DNSSEC-signed zone, an unsigned one and a dynamic one (nsupdate), with server-id set so
+# NSID and id.server answer, on the lab's server addresses.
+#
+#   interop_named_start         # writes the zones and named.conf, starts named, waits
+#   INTEROP_ZONES               # the served zones
+
+INTEROP_ZONES=(sig.lab plain.lab dyn.lab) # not .test: Unbound and kresd answer RFC 6761 names locally
+
+interop_zone() { # NAME: SOA, NS, a few records, a wildcard and a deep name
+  cat <<Z
+\$TTL 300
+@        IN SOA ns1.$1. hostmaster.$1. 1 3600 600 86400 300
+         IN NS  ns1.$1.
+         IN MX  10 mail.$1.
+         IN TXT "interop lab zone $1"
+         IN CAA 0 issue "ca.example"
+ns1      IN A    $LAB_S4
+ns1      IN AAAA $LAB_S6
+www      IN A    192.0.2.80
+www      IN AAAA 2001:db8::80
+mail     IN A    192.0.2.25
+alias    IN CNAME www
+*.wild   IN TXT  "wildcard"
+a.b.c.d.e.f.deep IN A 192.0.2.99
+_sip._udp IN SRV 0 5 5060 www
+Z
+}
+
+interop_named_start() {
+  local d=$LAB_NAMED_DIR z
+  for z in "${INTEROP_ZONES[@]}"; do interop_zone "$z" >"$d/$z.zone"; done
+  # The signed zone: keys made and the zone signed once, offline (seconds), so both runs of
+  # the probe see the very same signatures.
+  dnssec-keygen -q -K "$d" -a ECDSAP256SHA256 -f KSK sig.lab >/dev/null
+  dnssec-keygen -q -K "$d" -a ECDSAP256SHA256 sig.lab >/dev/null
+  (cd "$d" && dnssec-signzone -q -S -K "$d" -o sig.lab -f sig.lab.signed sig.lab.zone) ||
+    lab_fail "dnssec-signzone failed"
+  cat >"$LAB_NAMED_CONF" <<C
+options {
+  directory "$d";
+  listen-on port 53 { $LAB_S4; };
+  listen-on-v6 port 53 { $LAB_S6; };
+  recursion no;
+  dnssec-validation no;
+  notify no;
+  pid-file none;
+  session-keyfile none;
+  server-id "interop-ns1";
+  managed-keys-directory "$d";
+};
+controls { };
+zone "sig.lab" { type primary; file "sig.lab.signed"; };
+zone "plain.lab" { type primary; file "plain.lab.zone"; };
+zone "dyn.lab" { type primary; file "dyn.lab.zone"; allow-update { any; }; };
+C
+  named-checkconf "$LAB_NAMED_CONF" || lab_fail "the interop named.conf does not check"
+  chown -R bind: "$d"
+  ip netns exec "$LAB_NS_S" named -g -u bind -c "$LAB_NAMED_CONF" >"$LAB_DIR/named.log" 2>&1 &
+  LAB_NAMED_PID=$!
+  for z in "${INTEROP_ZONES[@]}"; do
+    lab_wait_until 30 "named answers for $z" lab_s dig +time=1 +tries=1 +norec @"$LAB_S4" "$z" SOA
+  done
+}
