@@ -121,19 +121,26 @@ void register_list(CLI::App &group) {
   cmd->callback([args] {
     run([&] {
       nlohmann::json names = nlohmann::json::array();
+      nlohmann::json sources = nlohmann::json::object();
       std::string iface;
       size_t total = 0;
       constexpr size_t kPage = 10000;
       do {
-        nlohmann::json r = request({{"cmd", "zones"}, {"offset", names.size()}, {"limit", kPage}});
+        // With --json, also which source lists each zone (named.conf, named-stats, ...).
+        nlohmann::json r = request({{"cmd", "zones"},
+                                    {"offset", names.size()},
+                                    {"limit", kPage},
+                                    {"sources", args->json}});
         iface = r["iface"];
         total = r.value("total", size_t(0));
         const auto &page = r["zones"];
         if (page.empty()) break;  // the set shrank while we paged
         for (const auto &z : page) names.push_back(z);
+        if (r.contains("sources")) sources.update(r["sources"]);
       } while (names.size() < total);
       if (args->json) {
-        ctl::print_json({{"iface", iface}, {"total", names.size()}, {"zones", names}});
+        ctl::print_json(
+            {{"iface", iface}, {"total", names.size()}, {"zones", names}, {"sources", sources}});
       } else {
         for (const auto &z : names) std::cout << z.get<std::string>() << "\n";
       }

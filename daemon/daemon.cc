@@ -38,7 +38,9 @@
 #include "sd_notify.h"
 #include "takeover.h"
 #include "unique_fd.h"
+#include "named_stats.h"
 #include "zone_sync.h"
+#include "zone_tools.h"
 #include "zone_table.h"
 #include "wall_clock.h"
 
@@ -47,6 +49,29 @@ namespace dnswash::daemon {
 namespace {
 
 using nlohmann::json;
+
+json zones_by_source_json(const SyncStatus &ss) {
+  json j = json::object();
+  for (const auto &[name, n] : ss.zones_by_source) j[name] = n;
+  return j;
+}
+
+// The running servers read for zones (named's statistics channel, knotc, nsd-control).
+json runtime_sources_json(const SyncStatus &ss) {
+  json a = json::array();
+  for (const auto &r : ss.runtime)
+    a.push_back({{"name", r.name},
+                 {"where", r.where},
+                 {"zones", r.zones},
+                 {"reads_ok", r.reads_ok},
+                 {"reads_failed", r.reads_failed},
+                 {"failing", r.failing},
+                 {"last_error", r.last_error},
+                 {"drops_held", r.drops_held},
+                 {"drop_held", r.drop_held},
+                 {"last_read_us", r.last_read_us}});
+  return a;
+}
 
 uint32_t prog_id_of(int prog_fd) {
   bpf_prog_info info{};
@@ -203,7 +228,26 @@ void Daemon::start() {
 
   // Takes over the live zone set and its key when the maps are shared.
   table_ = std::make_unique<ZoneTable>(skel_->zones_fd(), skel_->key());
-  ZoneSources src{opt_.named_conf, opt_.chroot, opt_.zones, opt_.zones_files};
+  ZoneSources src;
+  src.named_conf = opt_.named_conf;
+  src.chroot = opt_.chroot;
+  src.zones = opt_.zones;
+  src.zones_files = opt_.zones_files;
+  src.runtime_interval = std::chrono::milliseconds(opt_.zones_poll_ms);
+  src.max_drop_share = opt_.zones_max_drop_share;
+  src.drop_confirm = std::chrono::milliseconds(opt_.zones_drop_confirm_ms);
+  if (opt_.zones_from == "bind") {
+    if (opt_.named_stats == "auto")
+      src.named_stats_from_conf = true;
+    else if (opt_.named_stats != "off" && !opt_.named_stats.empty())
+      src.runtime.push_back(make_named_stats_source(opt_.named_stats));
+  } else {
+    src.named_conf.clear();  // Knot and NSD know their own zones; named.conf is not theirs
+    if (opt_.zones_from == "knot")
+      src.runtime.push_back(make_knot_source(opt_.knotc, opt_.knot_socket));
+    else
+      src.runtime.push_back(make_nsd_source(opt_.nsd_control, opt_.nsd_conf));
+  }
   sync_ = std::make_unique<ZoneSync>(
       src,
       [this](const std::vector<DnsName> &zones) {
@@ -544,7 +588,9 @@ json Daemon::status() const {
         {"last_apply_us", ss.last_apply_us},
         {"uses_source_port_53", ss.uses_source_port_53},
         {"protected_addresses", ss.protected_addresses},
-        {"watched", ss.watched}}},
+        {"watched", ss.watched},
+        {"zones_by_source", zones_by_source_json(ss)},
+        {"sources", runtime_sources_json(ss)}}},
   };
   if (nfq_) {
     json queues = json::array();
@@ -589,9 +635,17 @@ void Daemon::add_core_commands() {
     size_t offset = req.value("offset", size_t(0));
     size_t limit = req.value("limit", size_t(10000));
     json names = json::array();
-    for (size_t i = offset; i < table_->size() && i - offset < limit; ++i)
+    json sources = json::object();
+    bool with_sources = req.value("sources", false);
+    for (size_t i = offset; i < table_->size() && i - offset < limit; ++i) {
       names.push_back(zone_names_[i]);
-    return {{"ok", true}, {"total", table_->size()}, {"offset", offset}, {"zones", names}};
+      if (!with_sources) continue;
+      auto name = parse_dns_name(zone_names_[i]);
+      sources[zone_names_[i]] = name ? sync_->sources_of(*name) : std::vector<std::string>{};
+    }
+    json r = {{"ok", true}, {"total", table_->size()}, {"offset", offset}, {"zones", names}};
+    if (with_sources) r["sources"] = sources;
+    return r;
   });
   add_command("resync", true, [this](const json &, const Peer &) -> json {
     bool ok = sync_->resync("control request");

@@ -35,6 +35,34 @@ ParsedOptions parse_options(int argc, char **argv) {
   app.add_option("--zone", o.zones, "Also allow this zone (repeatable)");
   app.add_option("--zones-file", o.zones_files,
                  "Also allow the zones in FILE, one per line, # comments (repeatable)");
+  app.add_option("--zones-from", o.zones_from,
+                 "Which server's zones to allow: bind (named.conf and named's statistics "
+                 "channel), knot (knotc zone-status) or nsd (nsd-control zonestatus); --zone and "
+                 "--zones-file add to any of them")
+      ->check(CLI::IsMember({"bind", "knot", "nsd"}));
+  app.add_option("--named-stats", o.named_stats,
+                 "named's statistics channel to read the zones named serves from (e.g. "
+                 "http://127.0.0.1:8053): auto = the one named.conf declares, if any; off = "
+                 "named.conf only");
+  app.add_option("--knotc", o.knotc, "--zones-from knot: the knotc program");
+  app.add_option("--knot-socket", o.knot_socket,
+                 "--zones-from knot: knotd's control socket ("
+                 " = knotc's default)");
+  app.add_option("--nsd-control", o.nsd_control, "--zones-from nsd: the nsd-control program");
+  app.add_option("--nsd-conf", o.nsd_conf,
+                 "--zones-from nsd: nsd.conf for nsd-control -c ("
+                 " = its default)");
+  app.add_option("--zones-poll-ms", o.zones_poll_ms,
+                 "Read the running server's zone list (statistics channel, knotc, nsd-control) "
+                 "every N ms (longer when a read takes more than a tenth of that)")
+      ->check(CLI::Range(100u, 3600000u));
+  app.add_option("--zones-max-drop-share", o.zones_max_drop_share,
+                 "A server's list that lost more than this share of its zones (and more than "
+                 "one) since the last read is applied only when the next read shows the same")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--zones-drop-confirm-ms", o.zones_drop_confirm_ms,
+                 "... and only when a read at least N ms after the first shows the same set")
+      ->check(CLI::Range(0u, 3600000u));
   app.add_option("--mode", o.mode,
                  "auto (native XDP, else generic XDP, else NFQUEUE), native, generic or nfqueue")
       ->check(CLI::IsMember({"auto", "native", "generic", "nfqueue"}));

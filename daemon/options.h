@@ -14,6 +14,17 @@ struct Options {
   std::string chroot;
   std::vector<std::string> zones;
   std::vector<std::string> zones_files;
+  // Zone sources (docs/zone-sources.md): bind = named.conf plus named's statistics channel,
+  // knot = knotc zone-status, nsd = nsd-control zonestatus.
+  std::string zones_from = "bind";
+  std::string named_stats = "auto";  // URL | auto (named.conf's statistics-channels) | off
+  std::string knotc = "knotc";
+  std::string knot_socket;  // "" = knotc's default
+  std::string nsd_control = "nsd-control";
+  std::string nsd_conf;  // "" = nsd-control's default
+  unsigned zones_poll_ms = 1000;
+  double zones_max_drop_share = 0.1;
+  unsigned zones_drop_confirm_ms = 2000;
   std::string mode = "auto";
   bool dry_run = false;
   bool allow_chaos = false;

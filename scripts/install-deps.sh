@@ -11,6 +11,7 @@ pkgs=(
   libnetfilter-queue-dev libmnl-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev liblmdb-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
+  libcurl4-openssl-dev  # sync/named_stats.cc: GET of named's statistics channel
   # labs, oracles and benchmarks
   iproute2 iptables nftables bind9 bind9-utils bind9-dnsutils tshark
   jq iputils-ping  # the NFQUEUE lab test and benchmark; ping in tests/lab
@@ -19,6 +20,7 @@ pkgs=(
   curl python3-prometheus-client  # tests/lab/ctl_test.sh: /metrics over HTTP, the reference exposition parser
   # style (scripts/check-style.sh, run by .ci/run)
   clang-format shellcheck
+  knot nsd         # tests/lab/knot_nsd_test.sh: Knot DNS and NSD as zone sources
 )
 
 missing=()

@@ -19,6 +19,8 @@
 #include "error.h"
 #include "file_watcher.h"
 #include "named_conf.h"
+#include "named_stats.h"
+#include "runtime_poller.h"
 #include "zones_file.h"
 
 namespace dnswash {
@@ -87,6 +89,21 @@ size_t count_missing(const std::vector<uint64_t> &from, const std::vector<uint64
   return n;
 }
 
+bool contains_hash(const std::vector<uint64_t> &sorted, uint64_t h) {
+  return std::binary_search(sorted.begin(), sorted.end(), h);
+}
+
+// Names of `from` whose hash is not in the sorted `in`, at most `max` of them, for the log.
+std::vector<std::string> missing_names(const std::vector<DnsName> &from,
+                                       const std::vector<uint64_t> &in, size_t max) {
+  std::vector<std::string> out;
+  for (const auto &n : from) {
+    if (out.size() >= max) break;
+    if (!contains_hash(in, name_hash(n))) out.push_back(n.to_text());
+  }
+  return out;
+}
+
 std::string absolute(const std::string &path) {
   if (path.empty()) return path;
   std::error_code ec;
@@ -112,6 +129,19 @@ struct ZoneSync::Impl {
   bool verify_pending = false;   // the armed timer is (also) a re-read after new watches
   bool verifying = false;        // the sync running now is such a re-read
   bool events_in_burst = false;  // a watched file changed since the timer was armed
+
+  // Per source, the sorted hashes of its zones in the last good sync (sources_of()).
+  std::vector<uint64_t> conf_hashes, option_hashes, file_hashes;
+
+  struct Runtime {
+    std::unique_ptr<RuntimePoller> poller;
+    std::vector<DnsName> accepted;  // the set last accepted from it (sorted)
+    std::vector<uint64_t> hashes;   // and its sorted hashes
+    bool have = false;
+    std::optional<std::vector<uint64_t>> held;  // a large drop seen once
+    Clock::time_point held_since;
+  };
+  std::vector<Runtime> runtime;
 
   ~Impl() {
     if (timer_fd >= 0) close(timer_fd);
@@ -192,6 +222,7 @@ struct ZoneSync::Impl {
     std::vector<std::string> protected_addresses;
     std::vector<std::string> watched;
     std::vector<zones::Warning> warnings;
+    std::vector<uint64_t> conf_hashes, option_hashes, file_hashes;
   };
 
   // Reads every source. Throws zones::ParseError or Error.
@@ -209,13 +240,21 @@ struct ZoneSync::Impl {
       d.watched = std::move(r.watched_paths);
       d.warnings = std::move(r.warnings);
     }
+    d.conf_hashes = sorted_hashes(d.zones);
     std::vector<DnsName> extra;
     for (const auto &z : sources.zones) extra.push_back(parse_zone_argument(z));
+    d.option_hashes = sorted_hashes(extra);
+    size_t from_options = extra.size();
     for (const auto &f : sources.zones_files) {
       auto names = read_zones_file(f);
       extra.insert(extra.end(), std::make_move_iterator(names.begin()),
                    std::make_move_iterator(names.end()));
     }
+    d.file_hashes = sorted_hashes(
+        std::vector<DnsName>(extra.begin() + std::ptrdiff_t(from_options), extra.end()));
+    // The servers' own lists, as last accepted (a failed read keeps the one before).
+    for (const auto &rt : runtime)
+      extra.insert(extra.end(), rt.accepted.begin(), rt.accepted.end());
     if (!extra.empty()) {
       std::sort(extra.begin(), extra.end());
       extra.erase(std::unique(extra.begin(), extra.end()), extra.end());
@@ -259,6 +298,109 @@ struct ZoneSync::Impl {
           "zone sync ({}) failed, keeping the {} zones loaded: {}. Fix the file; it is read "
           "again on its next change or on SIGHUP",
           why, status.zones, message);
+  }
+
+  void watch_fd(int fd) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)
+      throw Error(errno_text("epoll_ctl", errno));
+  }
+
+  void add_runtime(std::shared_ptr<RuntimeSource> src) {
+    Runtime rt;
+    rt.poller = std::make_unique<RuntimePoller>(src, sources.runtime_interval);
+    watch_fd(rt.poller->fd());
+    runtime.push_back(std::move(rt));
+    RuntimeSourceStatus st;
+    st.name = src->name();
+    st.where = src->where();
+    status.runtime.push_back(std::move(st));
+  }
+
+  // The statistics channel named.conf declares, when asked to use it and none was given.
+  void add_named_stats_from_conf() {
+    if (!sources.named_stats_from_conf || sources.named_conf.empty()) return;
+    for (const auto &rt : runtime)
+      if (rt.poller->source().name() == "named-stats") return;
+    zones::ParseOptions opt;
+    opt.path = sources.named_conf;
+    opt.chroot = sources.chroot;
+    opt.zone_details = false;
+    opt.read_new_zones = false;
+    std::vector<std::pair<std::string, int>> channels;
+    try {
+      channels = zones::parse_named_conf(opt).statistics_channels;
+    } catch (const std::exception &) {
+      return;  // the sync that follows reports the error
+    }
+    if (channels.empty()) return;
+    std::string url = stats_url_for(channels.front().first, channels.front().second);
+    spdlog::info("zone sync: named.conf declares a statistics channel: reading {}", url);
+    add_runtime(make_named_stats_source(url));
+  }
+
+  // Takes one read of runtime source `i`. True when its accepted set changed (the caller
+  // syncs). A failed read keeps the set; so does a large drop seen only once.
+  bool take_runtime(size_t i, RuntimeReadResult r) {
+    Runtime &rt = runtime[i];
+    RuntimeSourceStatus &st = status.runtime[i];
+    const std::string &name = st.name;
+    st.last_read_us = r.read_us;
+    if (!r.ok) {
+      ++st.reads_failed;
+      if (!st.failing || st.last_error != r.error)
+        spdlog::warn("zone source {}: read failed, keeping the {} zones it listed: {}", name,
+                     rt.accepted.size(), r.error);
+      st.failing = true;
+      st.last_error = r.error;
+      return false;
+    }
+    ++st.reads_ok;
+    if (st.failing) spdlog::info("zone source {}: readable again", name);
+    st.failing = false;
+    std::vector<uint64_t> hashes = sorted_hashes(r.zones);
+    if (rt.have && hashes == rt.hashes) {
+      if (rt.held) spdlog::info("zone source {}: the drop held back is gone", name);
+      rt.held.reset();
+      st.drop_held = false;
+      return false;
+    }
+    size_t removed = rt.have ? count_missing(rt.hashes, hashes) : 0;
+    size_t allowed_drop =
+        std::max<size_t>(1, size_t(sources.max_drop_share * double(rt.hashes.size())));
+    if (removed > allowed_drop) {
+      if (!rt.held || *rt.held != hashes) {
+        rt.held = std::move(hashes);
+        rt.held_since = Clock::now();
+        ++st.drops_held;
+        st.drop_held = true;
+        spdlog::warn(
+            "zone source {}: lists {} of its {} zones fewer than before (more than {:.0f}%): "
+            "held back until a read at least {} ms later shows the same",
+            name, removed, rt.hashes.size(), sources.max_drop_share * 100,
+            sources.drop_confirm.count());
+        return false;
+      }
+      if (Clock::now() - rt.held_since < sources.drop_confirm) return false;  // read again later
+      spdlog::warn(
+          "zone source {}: the same drop of {} zones was read again {} ms later: applying it", name,
+          removed, us_since(rt.held_since) / 1000);
+    }
+    rt.held.reset();
+    st.drop_held = false;
+    auto added = missing_names(r.zones, rt.hashes, 20);
+    auto gone = missing_names(rt.accepted, hashes, 20);
+    size_t n_added = rt.have ? count_missing(hashes, rt.hashes) : hashes.size();
+    spdlog::info("zone source {}: {} zones (+{} -{}){}{}{}{}", name, r.zones.size(), n_added,
+                 removed, added.empty() ? "" : " added: ", fmt::join(added, " "),
+                 gone.empty() ? "" : " removed: ", fmt::join(gone, " "));
+    rt.accepted = std::move(r.zones);
+    rt.hashes = std::move(hashes);
+    rt.have = true;
+    st.zones = rt.accepted.size();
+    return true;
   }
 
   bool sync(const std::string &why, bool force) {
@@ -322,6 +464,17 @@ struct ZoneSync::Impl {
                                  std::chrono::system_clock::now().time_since_epoch())
                                  .count();
     status.last_read_us = read_us;
+    conf_hashes = std::move(d.conf_hashes);
+    option_hashes = std::move(d.option_hashes);
+    file_hashes = std::move(d.file_hashes);
+    status.zones_by_source.clear();
+    if (!sources.named_conf.empty())
+      status.zones_by_source.push_back({"named.conf", conf_hashes.size()});
+    if (!sources.zones.empty()) status.zones_by_source.push_back({"zone", option_hashes.size()});
+    if (!sources.zones_files.empty())
+      status.zones_by_source.push_back({"zones-file", file_hashes.size()});
+    for (const auto &rt : runtime)
+      status.zones_by_source.push_back({rt.poller->source().name(), rt.hashes.size()});
     d.zones = {};  // free the names before on_flags and the re-arm
     if (on_flags) on_flags(status.uses_source_port_53);
     rearm(std::move(d.watched));
@@ -339,13 +492,8 @@ ZoneSync::ZoneSync(ZoneSources sources, ApplyFn apply, FlagsFn on_flags)
   if (impl_->timer_fd < 0) throw Error(errno_text("timerfd_create", errno));
   impl_->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   if (impl_->epoll_fd < 0) throw Error(errno_text("epoll_create1", errno));
-  for (int fd : {impl_->watcher.fd(), impl_->timer_fd}) {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = fd;
-    if (epoll_ctl(impl_->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)
-      throw Error(errno_text("epoll_ctl", errno));
-  }
+  for (int fd : {impl_->watcher.fd(), impl_->timer_fd}) impl_->watch_fd(fd);
+  for (const auto &src : impl_->sources.runtime) impl_->add_runtime(src);
 }
 
 ZoneSync::~ZoneSync() = default;
@@ -353,11 +501,33 @@ ZoneSync::~ZoneSync() = default;
 void ZoneSync::initial_sync() {
   // Watch named.conf and the zones files before the first read, so an edit during it is seen.
   impl_->rearm({});
+  impl_->add_named_stats_from_conf();
+  // The running servers once, here, so the first set already has their zones. A server that
+  // cannot be read yet (named still starting) is read again on its thread; only when it is
+  // the one source there is does the daemon refuse to start on it.
+  bool static_sources = !impl_->sources.named_conf.empty() || !impl_->sources.zones.empty() ||
+                        !impl_->sources.zones_files.empty();
+  size_t runtime_ok = 0;
+  std::string runtime_error;
+  for (size_t i = 0; i < impl_->runtime.size(); ++i) {
+    auto &rt = impl_->runtime[i];
+    spdlog::info("zone source {}: reading {} every {} ms", rt.poller->source().name(),
+                 rt.poller->source().where(), impl_->sources.runtime_interval.count());
+    RuntimeReadResult r = rt.poller->read_now_and_start();
+    if (r.ok)
+      ++runtime_ok;
+    else
+      runtime_error = r.error;
+    impl_->take_runtime(i, std::move(r));
+  }
+  if (!static_sources && !impl_->runtime.empty() && runtime_ok == 0)
+    throw Error("no zone source could be read: " + runtime_error);
   if (!impl_->sync("start", /*force=*/true)) throw Error(impl_->status.last_error);
 }
 
 bool ZoneSync::resync(const std::string &why) {
-  impl_->disarm_timer();  // covers any pending debounced sync
+  impl_->disarm_timer();                                      // covers any pending debounced sync
+  for (auto &rt : impl_->runtime) rt.poller->request_read();  // their changes follow on their own
   try {
     return impl_->sync(why, /*force=*/true);
   } catch (const std::exception &e) {
@@ -371,6 +541,16 @@ int ZoneSync::poll_fd() const {
 }
 
 void ZoneSync::on_ready() {
+  bool runtime_changed = false;
+  std::string runtime_why;
+  for (size_t i = 0; i < impl_->runtime.size(); ++i) {
+    if (auto r = impl_->runtime[i].poller->take()) {
+      if (impl_->take_runtime(i, std::move(*r))) {
+        runtime_changed = true;
+        runtime_why = impl_->status.runtime[i].name;
+      }
+    }
+  }
   bool due = impl_->timer_expired();
   std::vector<std::string> changed = impl_->watcher.drain();
   // Reading an NZD opens its LMDB lock file read-write: in a watched glob directory that
@@ -397,9 +577,28 @@ void ZoneSync::on_ready() {
       impl_->fail("change", e.what());
     }
     impl_->verifying = false;
-  } else if (!changed.empty()) {
-    impl_->debounce();
+  } else {
+    if (!changed.empty()) impl_->debounce();
+    if (runtime_changed) {
+      // The server's list changed: merge it now (a pending debounced sync still runs later).
+      try {
+        impl_->sync(runtime_why, /*force=*/false);
+      } catch (const std::exception &e) {
+        impl_->fail(runtime_why, e.what());
+      }
+    }
   }
+}
+
+std::vector<std::string> ZoneSync::sources_of(const DnsName &zone) const {
+  std::vector<std::string> out;
+  uint64_t h = name_hash(zone);
+  if (contains_hash(impl_->conf_hashes, h)) out.push_back("named.conf");
+  if (contains_hash(impl_->option_hashes, h)) out.push_back("zone");
+  if (contains_hash(impl_->file_hashes, h)) out.push_back("zones-file");
+  for (const auto &rt : impl_->runtime)
+    if (rt.have && contains_hash(rt.hashes, h)) out.push_back(rt.poller->source().name());
+  return out;
 }
 
 const SyncStatus &ZoneSync::status() const {

@@ -9,6 +9,7 @@
 // The daemon owns the poll loop: it polls poll_fd() and calls on_ready() when it is readable.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "dns_name.h"
+#include "runtime_source.h"
 
 namespace dnswash {
 
@@ -24,6 +26,33 @@ struct ZoneSources {
   std::string chroot;                    // named -t DIR; "" = none
   std::vector<std::string> zones;        // --zone NAME (repeatable)
   std::vector<std::string> zones_files;  // --zones-file FILE: one name per line, # comments
+  // Running servers that list the zones they serve (named's statistics channel, knotc,
+  // nsd-control), read every runtime_interval on their own threads (docs/zone-sources.md).
+  std::vector<std::shared_ptr<RuntimeSource>> runtime;
+  std::chrono::milliseconds runtime_interval{1000};
+  // Also read named's statistics channel when named.conf declares one (the first `inet`
+  // entry of statistics-channels) and `runtime` has no named-stats source.
+  bool named_stats_from_conf = false;
+  // A runtime read that lists more than this share of the source's zones fewer than the read
+  // before (and more than one zone) is applied only when the next read shows the same set:
+  // a server restarting and still loading must not empty the allowlist.
+  double max_drop_share = 0.1;
+  // ... and only when that second read comes at least this long after the first: a server
+  // that restarts lists its static zones first and its catalog members a moment later.
+  std::chrono::milliseconds drop_confirm{2000};
+};
+
+struct RuntimeSourceStatus {
+  std::string name;   // "named-stats", "knot", "nsd"
+  std::string where;  // URL or command
+  size_t zones = 0;   // in the set last accepted from it
+  uint64_t reads_ok = 0;
+  uint64_t reads_failed = 0;
+  bool failing = false;     // the last read failed: its last accepted set is kept
+  std::string last_error;   // of the last failed read
+  uint64_t drops_held = 0;  // reads held back as too large a drop (see max_drop_share)
+  bool drop_held = false;   // the last read is such a drop, waiting to be seen again
+  int64_t last_read_us = 0;
 };
 
 struct SyncStatus {
@@ -43,6 +72,10 @@ struct SyncStatus {
   int64_t last_read_us = 0;          // reading and parsing all sources, last good sync
   int64_t last_apply_us = 0;         // the apply callback, last sync that applied
   std::vector<std::string> watched;  // directories watched now
+  std::vector<RuntimeSourceStatus> runtime;
+  // Zones per source in the last good sync ("named.conf", "zone", "zones-file", and the
+  // runtime sources' names); a zone in several counts in each.
+  std::vector<std::pair<std::string, size_t>> zones_by_source;
 };
 
 class ZoneSync {
@@ -73,6 +106,10 @@ class ZoneSync {
   void on_ready();
 
   const SyncStatus &status() const;
+
+  // The sources that list `zone` in the last good sync (named.conf, zone, zones-file,
+  // named-stats, knot, nsd), for `dnswashctl zones list --json`.
+  std::vector<std::string> sources_of(const DnsName &zone) const;
 
  private:
   struct Impl;
