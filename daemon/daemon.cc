@@ -240,7 +240,11 @@ void Daemon::start() {
 
   // Takes over the live zone set and its key when the maps are shared.
   table_ = std::make_unique<ZoneTable>(skel_->zones_fd(), skel_->key());
-  ZoneSources src{opt_.named_conf, opt_.chroot, opt_.zones, opt_.zones_files};
+  ZoneSources src;
+  src.named_conf = opt_.named_conf;
+  src.chroot = opt_.chroot;
+  src.zones = opt_.zones;
+  src.zones_files = opt_.zones_files;
   src.runtime_interval = std::chrono::milliseconds(opt_.zones_poll_ms);
   src.max_drop_share = opt_.zones_max_drop_share;
   src.drop_confirm = std::chrono::milliseconds(opt_.zones_drop_confirm_ms);
