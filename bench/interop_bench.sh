@@ -55,6 +55,7 @@ interop_named_start
 # Replies to forged IPv6 sources go back through the client's veth (where the flood tool
 # counts them), not into neighbour discovery for addresses nobody has.
 ip -n "$LAB_NS_S" -6 route add 2001:db8::/32 via "$LAB_C6" dev "$LAB_IF"
+ip -n "$LAB_NS_S" route add 203.0.113.0/24 via "$LAB_C4" dev "$LAB_IF"
 mac_s=$(ip -n "$LAB_NS_S" -j link show dev "$LAB_IF" | jq -r '.[0].address')
 mac_c=$(ip -n "$LAB_NS_C" -j link show dev "$LAB_IF_C" | jq -r '.[0].address')
 # flood KIND SERVER (--src A | --random-v6): one JSON line
