@@ -24,10 +24,11 @@ while (($#)); do
     *) echo "usage: $0 [--markdown FILE] [--build DIR] [--count N]" >&2; exit 2 ;;
   esac
 done
-export DNSWASHD=$build/loader/daemon/dnswashd DWQ=$build/tests/lab/dwq LAB_CTL=$build/tests/lab/lab_ctl
-for t in "$DNSWASHD" "$DWQ" "$LAB_CTL"; do [[ -x $t ]] || { echo "missing $t (build first)" >&2; exit 2; }; done
-# shellcheck source=../tests/lab/lab.sh
-source "$root/tests/lab/lab.sh"
+export DNSWASHD=$build/daemon/dnswashd DWQ=$build/tests/lab/dwq LAB_CTL=$build/tests/lab/lab_ctl
+xdp_pass_obj=$(find "$build" -name xdp_pass.bpf.o -print -quit)
+for t in "$DNSWASHD" "$DWQ" "$LAB_CTL" "$xdp_pass_obj"; do [[ -e $t ]] || { echo "missing $t (build first)" >&2; exit 2; }; done
+# shellcheck source=../tests/support/netns.sh
+source "$root/tests/support/netns.sh"
 # shellcheck source=../tests/interop/interop_lab.sh
 source "$root/tests/interop/interop_lab.sh"
 RL_FAIL=lab_fail
@@ -48,10 +49,13 @@ out=$(mktemp)
 row() { echo "$*" | tee -a "$out"; }
 
 lab_setup
+# XDP_TX replies (--refuse) reach the client's veth end only if it runs an XDP program.
+ip -n "$LAB_NS_C" link set dev "$LAB_IF_C" xdpdrv obj "$xdp_pass_obj" sec xdp
 interop_named_start
 # Replies to forged IPv6 sources go back through the client's veth (where the flood tool
 # counts them), not into neighbour discovery for addresses nobody has.
 ip -n "$LAB_NS_S" -6 route add 2001:db8::/32 via "$LAB_C6" dev "$LAB_IF"
+ip -n "$LAB_NS_S" route add 203.0.113.0/24 via "$LAB_C4" dev "$LAB_IF"
 mac_s=$(ip -n "$LAB_NS_S" -j link show dev "$LAB_IF" | jq -r '.[0].address')
 mac_c=$(ip -n "$LAB_NS_C" -j link show dev "$LAB_IF_C" | jq -r '.[0].address')
 # flood KIND SERVER (--src A | --random-v6): one JSON line

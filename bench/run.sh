@@ -18,12 +18,13 @@ while (($#)); do
     *) echo "usage: $0 [--quick] [--out FILE]" >&2; exit 2 ;;
   esac
 done
-flood_args=(--live-zones 1000000 --live-allowed) attack_args=() nfq_args=() sync_args=()
+flood_args=(--live-zones 1000000 --live-allowed) attack_args=() nfq_args=() sync_args=() interop_args=()
 if ((quick)); then
   flood_args=(--seconds 2 --zones "2 100")
   attack_args=(--seconds 3)
   nfq_args=(--seconds 1)
   sync_args=(--zones=100000)
+  interop_args=(--count 5000)
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -39,6 +40,7 @@ timed flood_bench bash bench/flood_bench.sh --markdown "$tmp/flood.md" --live-ma
 timed nfqueue_bench bash bench/nfqueue_bench.sh --markdown "$tmp/nfqueue.md" --build build "${nfq_args[@]}" | tee "$tmp/nfqueue.txt"
 timed attack_bench bash bench/attack_bench.sh --markdown "$tmp/attack.md" --build build "${attack_args[@]}" | tee "$tmp/attack.txt"
 timed detector_bench ./build/bench/detector_bench | tee "$tmp/detector.txt"
+timed interop_bench bash bench/interop_bench.sh --markdown "$tmp/interop.md" --build build "${interop_args[@]}" | tee "$tmp/interop.txt"
 timed sync_bench ./build/bench/sync_bench --markdown="$tmp/sync.md" "${sync_args[@]}" | tee "$tmp/sync.txt"
 insns=$(./build/tests/bpf/datapath_props_test --gtest_filter='Verifier.*' | grep -o 'verified_insns=[0-9]* xlated_bytes=[0-9]* jited_bytes=[0-9]*')
 
@@ -115,6 +117,7 @@ insns=$(./build/tests/bpf/datapath_props_test --gtest_filter='Verifier.*' | grep
   grep -E '^BM_' "$tmp/detector.txt" | sed -E 's/ +[0-9.]+ (ns|us|ms) +[0-9.]+ (ns|us|ms) +[0-9]+ / /'
   echo '```'
   echo
+  cat "$tmp/interop.md"
   echo "## Run time"
   echo
   echo "| benchmark | seconds |"

@@ -43,7 +43,7 @@ static __always_inline const struct dw_zone_bucket *dw_env_zone_bucket(struct dw
 }
 
 static __always_inline struct dw_slip_val *dw_env_odd_bucket(struct dw_env *e,
-                                                            const struct dw_slip_key *k) {
+                                                             const struct dw_slip_key *k) {
   struct dw_slip_val *b = bpf_map_lookup_elem(&dw_odd_rate, k), zero = {0};
   (void)e;
   if (b) return b;

@@ -28,25 +28,25 @@
   X(RESPONSE_ALLOWED, "response-allowed", 0) /* QR=1 to port 53, allow-responses set */        \
   X(CHAOS_ALLOWED, "chaos-allowed", 0)       /* CHAOS class, allow-chaos set */                \
   /* Queries with no name to judge, passed to named under the odd-query rate limit (dw_odd.h); \
-   * over the limit they are dropped under the reason without "-passed". */                   \
-  X(QDCOUNT_PASSED, "qdcount-passed", 0)     /* QDCOUNT != 1 (cookie-only, header-only) */     \
-  X(OPCODE_PASSED, "opcode-passed", 0)       /* opcode not QUERY, NOTIFY or UPDATE */          \
-  X(QCLASS_PASSED, "qclass-passed", 0)       /* class other than IN and CHAOS */               \
-  X(CHAOS_ID_PASSED, "chaos-id-passed", 0)   /* id.server/hostname.bind CH TXT, chaos-id on */ \
-  X(FRAGMENT_PASSED, "fragment-passed", 0)   /* first fragment of a UDP/53 datagram */         \
-  X(NOT_AUTH, "not-authoritative", 1)        /* name not at or below any served zone */        \
-  X(BANNED, "banned", 1)                     /* source in the ban map, ban not expired */      \
-  X(MALFORMED, "malformed", 1)               /* bad lengths, bad name, too many IPv6 ext hdrs */ \
-  X(FRAGMENT, "fragment", 1)                 /* first fragment, over the odd-query limit */    \
-  X(QDCOUNT, "qdcount", 1)                   /* QDCOUNT != 1, over the odd-query limit */      \
-  X(OPCODE, "opcode", 1)                     /* odd opcode, over the odd-query limit */        \
-  X(NO_QTYPE, "no-qtype", 1)                 /* question ends before QTYPE/QCLASS */           \
-  X(RESPONSE, "response", 1)                 /* QR=1 to port 53, allow-responses not set */    \
-  X(CHAOS, "chaos", 1)                       /* CHAOS class, allow-chaos not set (and not a   \
-                                                chaos-id query under the limit) */            \
-  X(QCLASS, "qclass", 1)                     /* odd class, over the odd-query limit */         \
-  X(BANNED_TC, "banned-tc", 1)               /* banned, ban action tc: truncated reply sent */ \
-  X(REFUSED, "refused", 1)                   /* not-authoritative, REFUSED sent from XDP */
+   * over the limit they are dropped under the reason without "-passed". */                    \
+  X(QDCOUNT_PASSED, "qdcount-passed", 0)   /* QDCOUNT != 1 (cookie-only, header-only) */       \
+  X(OPCODE_PASSED, "opcode-passed", 0)     /* opcode not QUERY, NOTIFY or UPDATE */            \
+  X(QCLASS_PASSED, "qclass-passed", 0)     /* class other than IN and CHAOS */                 \
+  X(CHAOS_ID_PASSED, "chaos-id-passed", 0) /* id.server/hostname.bind CH TXT, chaos-id on */   \
+  X(FRAGMENT_PASSED, "fragment-passed", 0) /* first fragment of a UDP/53 datagram */           \
+  X(NOT_AUTH, "not-authoritative", 1)      /* name not at or below any served zone */          \
+  X(BANNED, "banned", 1)                   /* source in the ban map, ban not expired */        \
+  X(MALFORMED, "malformed", 1)             /* bad lengths, bad name, too many IPv6 ext hdrs */ \
+  X(FRAGMENT, "fragment", 1)               /* first fragment, over the odd-query limit */      \
+  X(QDCOUNT, "qdcount", 1)                 /* QDCOUNT != 1, over the odd-query limit */        \
+  X(OPCODE, "opcode", 1)                   /* odd opcode, over the odd-query limit */          \
+  X(NO_QTYPE, "no-qtype", 1)               /* question ends before QTYPE/QCLASS */             \
+  X(RESPONSE, "response", 1)               /* QR=1 to port 53, allow-responses not set */      \
+  X(CHAOS, "chaos", 1)                     /* CHAOS class, allow-chaos not set (and not a      \
+                                              chaos-id query under the limit) */               \
+  X(QCLASS, "qclass", 1)                   /* odd class, over the odd-query limit */           \
+  X(BANNED_TC, "banned-tc", 1)             /* banned, ban action tc: truncated reply sent */   \
+  X(REFUSED, "refused", 1)                 /* not-authoritative, REFUSED sent from XDP */
 
 enum dw_reason {
 #define DW_X_ENUM(id, name, drop) DW_R_##id,
@@ -71,7 +71,8 @@ enum dw_counter {
   DW_C_DET_CAP_HIT,     /* threshold crossed but the ban budget was spent: no ban */
   DW_C_DET_NEVER_BAN,   /* threshold crossed by a never-ban source: no ban */
   DW_C_DET_EVENTS_LOST, /* dw_det_events full: an event (not the ban) was lost */
-  DW_C_SAMPLES_LOST, /* a drop sample not emitted: the dw_samples ring (NFQUEUE: the queue) was full */
+  DW_C_SAMPLES_LOST, /* a drop sample not emitted: the dw_samples ring (NFQUEUE: the queue) was full
+                      */
   /* --refuse: a not-authoritative query that could have had a REFUSED but its source prefix
    * was over the reply rate (shared with the tc slips). Dropped, counted not-authoritative. */
   DW_C_REFUSE_LIMITED,
@@ -86,9 +87,10 @@ enum dw_counter {
 #define DW_CFG_ALLOW_RESPONSES (1u << 2) /* pass QR=1 to port 53 (named uses source port 53) */
 #define DW_CFG_BAN_ACTION_TC (1u << 3)   /* banned UDP/53 query: truncated reply (XDP_TX) */
 #define DW_CFG_DETECTOR (1u << 4)        /* rolling-subdomain detector on */
-#define DW_CFG_DETECTOR_QUERIES (1u << 5) /* detector signal: distinct queried names, not NXDOMAIN */
-#define DW_CFG_CHAOS_ID (1u << 6) /* pass id.server/hostname.bind CH TXT under the odd limit */
-#define DW_CFG_REFUSE (1u << 7)   /* not-authoritative query from a known source: REFUSED (XDP_TX) */
+#define DW_CFG_DETECTOR_QUERIES \
+  (1u << 5)                         /* detector signal: distinct queried names, not NXDOMAIN */
+#define DW_CFG_CHAOS_ID (1u << 6)   /* pass id.server/hostname.bind CH TXT under the odd limit */
+#define DW_CFG_REFUSE (1u << 7)     /* not-authoritative, known source: REFUSED (XDP_TX) */
 #define DW_CFG_REFUSE_ANY (1u << 8) /* with DW_CFG_REFUSE: also to sources not known (dw_known) */
 
 struct dw_config {

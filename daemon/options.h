@@ -43,9 +43,9 @@ struct Options {
   unsigned slip_v4_prefix = 24;  // DW_SLIP_DEF_V4_PREFIX
   unsigned slip_v6_prefix = 56;  // DW_SLIP_DEF_V6_PREFIX
   // Odd queries and --refuse (docs/odd-queries.md, odd_answers.h).
-  bool chaos_id = true;         // DW_CFG_CHAOS_ID
-  std::string refuse = "off";   // off | known | any
-  unsigned odd_rate = 10;       // DW_ODD_DEF_PER_S
+  bool chaos_id = true;            // DW_CFG_CHAOS_ID
+  std::string refuse = "off";      // off | known | any
+  unsigned odd_rate = 10;          // DW_ODD_DEF_PER_S
   unsigned odd_total_rate = 1000;  // DW_ODD_DEF_TOTAL_PER_S
   // Rolling-subdomain detector and bans (docs/detector.md).
   bool detector = false;

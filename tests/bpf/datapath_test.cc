@@ -285,7 +285,8 @@ std::vector<Case> cases() {
                  [](Datapath &dp) { dp.set_flag(DW_CFG_CHAOS_ID, true); }});
     c.push_back({"CHAOS " + id + " without chaos-id", make, XDP_DROP, DW_R_CHAOS});
   }
-  for (auto [name, qtype] : {std::pair<std::string, uint16_t>{"version.bind", 16}, {"id.server", 1}}) {
+  for (auto [name, qtype] :
+       {std::pair<std::string, uint16_t>{"version.bind", 16}, {"id.server", 1}}) {
     c.push_back({"CHAOS " + name + " type " + std::to_string(qtype) + " with chaos-id",
                  [name, qtype] {
                    DnsSpec d = qn(name);
@@ -293,8 +294,7 @@ std::vector<Case> cases() {
                    d.qclass = 3;
                    return with({}, d);
                  },
-                 XDP_DROP, DW_R_CHAOS,
-                 [](Datapath &dp) { dp.set_flag(DW_CFG_CHAOS_ID, true); }});
+                 XDP_DROP, DW_R_CHAOS, [](Datapath &dp) { dp.set_flag(DW_CFG_CHAOS_ID, true); }});
   }
   c.push_back({"CHAOS with allow-chaos",
                [] {

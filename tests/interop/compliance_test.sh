@@ -9,8 +9,8 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 MODE=${1:?usage: compliance_test.sh native|generic|nfqueue}
-# shellcheck source=../lab/lab.sh
-source "$HERE/../lab/lab.sh"
+# shellcheck source=../support/netns.sh
+source "$HERE/../support/netns.sh"
 # shellcheck source=interop_lab.sh
 source "$HERE/interop_lab.sh"
 

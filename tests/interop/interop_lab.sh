@@ -1,5 +1,5 @@
-# shellcheck shell=bash disable=SC2034,SC2153 # LAB_* belong to the harness that sources this
-# The interop suite's server side, on top of the lab harness (sourced after it): BIND serving
+# shellcheck shell=bash disable=SC2153 # LAB_* belong to the harness (tests/support/netns.sh)
+# The interop suite's server side, on top of tests/support/netns.sh (sourced after it): BIND serving
 # a DNSSEC-signed zone, an unsigned one and a dynamic one (nsupdate), with server-id set so
 # NSID and id.server answer, on the lab's server addresses.
 #
@@ -55,10 +55,8 @@ zone "sig.lab" { type primary; file "sig.lab.signed"; };
 zone "plain.lab" { type primary; file "plain.lab.zone"; };
 zone "dyn.lab" { type primary; file "dyn.lab.zone"; allow-update { any; }; };
 C
-  named-checkconf "$LAB_NAMED_CONF" || lab_fail "the interop named.conf does not check"
   chown -R bind: "$d"
-  ip netns exec "$LAB_NS_S" named -g -u bind -c "$LAB_NAMED_CONF" >"$LAB_DIR/named.log" 2>&1 &
-  LAB_NAMED_PID=$!
+  netns_named_start "$LAB_NS_S" "$LAB_NAMED_CONF" "$LAB_DIR/named.log"
   for z in "${INTEROP_ZONES[@]}"; do
     lab_wait_until 30 "named answers for $z" lab_s dig +time=1 +tries=1 +norec @"$LAB_S4" "$z" SOA
   done

@@ -12,8 +12,8 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 MODE=${1:?usage: resolvers_test.sh native|generic}
-# shellcheck source=../lab/lab.sh
-source "$HERE/../lab/lab.sh"
+# shellcheck source=../support/netns.sh
+source "$HERE/../support/netns.sh"
 # shellcheck source=interop_lab.sh
 source "$HERE/interop_lab.sh"
 RL_FAIL=lab_fail
@@ -58,6 +58,11 @@ lame() {
 }
 
 lab_setup
+# The REFUSED from XDP_TX reaches the client's veth end (where the resolvers' traffic is
+# forwarded) only if that end runs an XDP program (see tests/lab/slip_test.sh).
+xdp_pass_obj=${XDP_PASS_OBJ:?set XDP_PASS_OBJ to xdp_pass.bpf.o}
+ip -n "$LAB_NS_C" link set dev "$LAB_IF_C" xdpdrv obj "$xdp_pass_obj" sec xdp ||
+  lab_fail "cannot attach xdp_pass to $LAB_IF_C"
 interop_named_start
 rl_setup "$LAB_NS_C" "$LAB_C4" "$LAB_NS_S" "$LAB_S4"
 rl_root_start sig.lab plain.lab dyn.lab gone.lab

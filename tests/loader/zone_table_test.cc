@@ -45,7 +45,9 @@ static inline const dw_zone_bucket *dw_env_zone_bucket(dw_env *, void *set, __u3
   auto *v = static_cast<std::vector<dw_zone_bucket> *>(set);
   return idx < v->size() ? &(*v)[idx] : nullptr;
 }
-static inline dw_slip_val *dw_env_odd_bucket(dw_env *, const dw_slip_key *) { return nullptr; }
+static inline dw_slip_val *dw_env_odd_bucket(dw_env *, const dw_slip_key *) {
+  return nullptr;
+}
 #include "dw_verdict.h"
 
 using namespace dnswash;
