@@ -103,7 +103,7 @@ void register_list(CLI::App &group) {
 void check_saved(const json &r) {
   if (r.value("saved", true)) return;
   throw dnswash::Error(r.value("error", std::string("not saved")) +
-              " (see `dnswashctl stats`: ban store; it is retried)");
+                       " (see `dnswashctl stats`: ban store; it is retried)");
 }
 
 void register_add(CLI::App &group) {
