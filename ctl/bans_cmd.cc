@@ -11,6 +11,7 @@
 
 #include "prefix_text.h"
 #include "client.h"
+#include "error.h"
 #include "duration.h"
 #include "output.h"
 
@@ -101,8 +102,8 @@ void register_list(CLI::App &group) {
 // The change is in force; when the daemon could not make it durable, say so and exit 1.
 void check_saved(const json &r) {
   if (r.value("saved", true)) return;
-  throw Error(r.value("error", std::string("not saved")) +
-              " (see `dnswashctl stats`: ban store; it is retried)");
+  throw dnswash::Error(r.value("error", std::string("not saved")) +
+                       " (see `dnswashctl stats`: ban store; it is retried)");
 }
 
 void register_add(CLI::App &group) {
