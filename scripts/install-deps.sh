@@ -20,6 +20,7 @@ pkgs=(
   ethtool          # bench/flood_bench.sh: GRO (NAPI) on the receiving veth
   dnsperf          # legitimate query load of bench/attack_bench.sh
   curl python3-prometheus-client  # tests/lab/ctl_test.sh: /metrics over HTTP, the reference exposition parser
+  nats-server libnats-dev  # the fleet (fleet/, docs/fleet.md): its C client, and the server its tests run
   # style (scripts/check-style.sh, run by .ci/run)
   clang-format shellcheck
   knot nsd         # tests/lab/knot_nsd_test.sh: Knot DNS and NSD as zone sources
@@ -36,4 +37,9 @@ if ((${#missing[@]})); then
   echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Installing nats-server enables its unit, listening on every address; dnswash's tests run
+# their own in their namespaces. Only the one this script just installed is stopped.
+if [[ " ${missing[*]} " == *" nats-server "* && -d /run/systemd/system ]]; then
+  systemctl disable --now nats-server.service >/dev/null 2>&1 || true
 fi
