@@ -12,7 +12,7 @@ source "$(dirname "$0")/../support/netns.sh"
 PRIMARY=127.0.0.2
 STATS_PORT=8053
 lab_setup
-ip -n "$LAB_NS_S" addr add "$PRIMARY/32" dev lo
+lab_s ip addr add "$PRIMARY/32" dev lo
 PDIR=$LAB_DIR/primary
 mkdir -p "$PDIR"
 now_ms() { date +%s%3N; }
