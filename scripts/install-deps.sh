@@ -17,6 +17,8 @@ pkgs=(
   ethtool          # bench/flood_bench.sh: GRO (NAPI) on the receiving veth
   dnsperf          # legitimate query load of bench/attack_bench.sh
   curl python3-prometheus-client  # tests/lab/ctl_test.sh: /metrics over HTTP, the reference exposition parser
+  # tests/kernel/matrix.sh: Debian's kernels under QEMU (TCG) with a busybox initramfs
+  qemu-system-x86 busybox-static cpio binutils xz-utils
   # style (scripts/check-style.sh, run by .ci/run)
   clang-format shellcheck
 )
