@@ -25,6 +25,7 @@
 #define DW_DETECTOR_H
 
 #include "dnswash_abi.h"
+#include "dw_bounds.h"
 #include "dw_verdict.h"
 
 #define DW_TC_ACT_OK 0
@@ -50,6 +51,7 @@ struct dw_det_hash_ctx {
 static long dw_det_hash_step(__u32 i, void *arg) {
   struct dw_det_hash_ctx *c = (struct dw_det_hash_ctx *)arg;
   __u32 d = i + 1;
+  if (d > c->nl) return 1;
   __u32 off = DW_DNS_HDR_LEN + c->sc->label_off[(c->nl - d) & DW_MAX_LABELS];
   dw_sip_absorb_label(&c->s, &c->sc->buf[off & 0x1ff]);
   if (!c->found && d <= c->max_depth && dw_depth_marked(c->depth_mask, d)) {
@@ -85,7 +87,7 @@ static __always_inline int dw_det_hash_name(struct dw_env *env, const struct dw_
   c.zone_digest = 0;
   c.name_digest = 0;
   dw_sip_init(&c.s, hdr->key.k0, hdr->key.k1);
-  DW_LOOP(nl, dw_det_hash_step, &c);
+  DW_LOOP(DW_MAX_LABELS, dw_det_hash_step, &c); /* constant count: see dw_match_zones */
   if (!c.found) return 0;
   *zone_tag = dw_zone_tag(c.zone_digest);
   *name_digest = c.name_digest;
@@ -375,15 +377,8 @@ static __attribute__((noinline)) int dw_det_observe(struct dw_config *cfg, struc
 /* Client key from an address: IPv4 mapped /128 (prefixlen 128), IPv6 masked to the prefix. */
 static __always_inline __u32 dw_det_client_v6(struct dw_det_key *k, const struct dw_config *cfg) {
   __u32 plen = cfg->det_v6_prefix ? cfg->det_v6_prefix : DW_DET_DEFAULT_V6_PREFIX;
-  __u32 i;
   if (plen > 128) plen = 128;
-  for (i = 0; i < 16; i++) {
-    __u32 bits = i * 8;
-    if (bits >= plen)
-      k->addr[i] = 0;
-    else if (plen - bits < 8)
-      k->addr[i] &= (__u8)(0xff << (8 - (plen - bits)));
-  }
+  dw_mask_prefix128(k->addr, plen); /* no branch on plen: see dw_bounds.h */
   return plen;
 }
 

@@ -25,6 +25,7 @@
 #define DW_SLIP_H
 
 #include "dnswash_abi.h"
+#include "dw_bounds.h"
 
 /* The walk's cursor lives in the CPU row's scratch (label_off, which this path does not use),
  * not on the stack: the verifier does not track values in map memory, so the callback's
@@ -35,9 +36,20 @@ struct dw_slip_walk {
   __u32 n;               /* bytes of the message in buf */
 };
 /* next label's length byte; 1 once the root label is at the cursor; see dw_slip() */
-#define DW_SLIP_CUR(sc) (*(volatile __u32 *)&(sc)->label_off[0])
-#define DW_SLIP_DONE(sc) (*(volatile __u32 *)&(sc)->label_off[4])
-#define DW_SLIP_L3(sc) (*(volatile __u32 *)&(sc)->label_off[8])
+/* 32-bit words of label_off (4-byte aligned: asserted in dnswash_abi.h). Without the alignment
+ * clang loads a __u8 array's word as four bytes ORed together, and 6.1's verifier forgets every
+ * bound of a value ORed with a non-constant: the offset could then not be added to a packet
+ * pointer nor bounded afterwards. */
+#define DW_SLIP_WORD(sc, i) (*(volatile __u32 *)__builtin_assume_aligned(&(sc)->label_off[i], 4))
+#define DW_SLIP_CUR(sc) DW_SLIP_WORD(sc, 0)
+#define DW_SLIP_DONE(sc) DW_SLIP_WORD(sc, 4)
+#define DW_SLIP_L3(sc) DW_SLIP_WORD(sc, 8)
+/* The source address and the rate limiter's key live in label_off too, not on the stack: 6.1
+ * adds up the stack of dnswash_xdp, dw_slip and the walk's callback (each rounded up to 32
+ * bytes) against the 512-byte limit, and a map value can be a helper's key. */
+#define DW_SLIP_SRC(sc) (&(sc)->label_off[16])
+#define DW_SLIP_KEY(sc) ((struct dw_slip_key *)__builtin_assume_aligned(&(sc)->label_off[32], 4))
+DW_STATIC_ASSERT(32 + sizeof(struct dw_slip_key) <= DW_MAX_LABELS + 1, "slip key in label_off");
 
 /* One label of the QNAME. The same rules as the verdict's parser (dw_verdict.h), without
  * recording offsets. Under bpf_loop, so verified once. */
@@ -59,26 +71,18 @@ static long dw_slip_label(__u32 i, void *arg) {
   return 0;
 }
 
-/* Masks the address to the first plen bits (0..128), 32 bits at a time. */
+/* Masks the address to the first plen bits (0..128); no branch on plen (dw_bounds.h). */
 static __always_inline void dw_slip_mask(struct dw_slip_key *k, const __u8 *addr, __u32 plen) {
-  int i;
   k->prefixlen = plen;
-#pragma unroll
-  for (i = 0; i < 4; i++) {
-    __u32 w, bits = plen > 32u * i ? plen - 32u * i : 0, m;
-    if (bits > 32) bits = 32;
-    m = bits ? __builtin_bswap32(0xffffffffu << (32 - bits)) : 0;
-    __builtin_memcpy(&w, addr + 4 * i, 4);
-    w &= m;
-    __builtin_memcpy(&k->addr[4 * i], &w, 4);
-  }
+  __builtin_memcpy(k->addr, addr, 16);
+  dw_mask_prefix128(k->addr, plen);
 }
 
 /* Token bucket per source prefix (GCRA). Returns 1 if a slip may go out. Concurrent CPUs may
  * race on one bucket and let a few more through than the rate: harmless at these rates. */
 static __always_inline int dw_slip_take(const struct dw_config *cfg, int family, const __u8 *src,
                                         struct dw_cpu_state *st, __u32 limited_counter) {
-  struct dw_slip_key k;
+  struct dw_slip_key *k = DW_SLIP_KEY(&st->scratch);
   struct dw_slip_val *sv;
   __u32 rate = cfg->slip_per_s ? cfg->slip_per_s : DW_SLIP_DEF_PER_S;
   __u32 burst = cfg->slip_burst ? cfg->slip_burst : DW_SLIP_DEF_BURST;
@@ -96,12 +100,12 @@ static __always_inline int dw_slip_take(const struct dw_config *cfg, int family,
     plen = cfg->slip_v6_prefix ? cfg->slip_v6_prefix : DW_SLIP_DEF_V6_PREFIX;
     if (plen > 128) plen = 128;
   }
-  dw_slip_mask(&k, src, plen);
+  dw_slip_mask(k, src, plen);
 
-  sv = bpf_map_lookup_elem(&dw_slip_rate, &k);
+  sv = bpf_map_lookup_elem(&dw_slip_rate, k);
   if (!sv) {
     struct dw_slip_val nv = {.tat_ns = now + interval, .slipped = 1, .limited = 0};
-    bpf_map_update_elem(&dw_slip_rate, &k, &nv, BPF_ANY);
+    bpf_map_update_elem(&dw_slip_rate, k, &nv, BPF_ANY);
     return 1;
   }
   tat = sv->tat_ns > now ? sv->tat_ns : now;
@@ -316,12 +320,13 @@ __attribute__((noinline)) int dw_slip(struct xdp_md *ctx, __u32 enforce, __u32 r
   struct dw_cpu_state *st = bpf_map_lookup_elem(&dw_cpu, &cpu);
   struct dw_scratch *sc;
   struct dw_slip_walk w;
-  __u8 src[16];
+  __u8 *src;
   __u16 proto, sport;
   int family;
 
   if (!cfg || !st) return DW_R_BANNED;
   sc = &st->scratch;
+  src = DW_SLIP_SRC(sc);
   if (data + 14 > end || (data[0] & 1)) return DW_R_BANNED; /* group destination MAC */
   /* Ethernet and 0..2 VLAN tags (kept as they are). The offset goes through the scratch, so
    * the rest is verified once with l3_off in [14, 22], not once per tag count. */
@@ -375,6 +380,9 @@ __attribute__((noinline)) int dw_slip(struct xdp_md *ctx, __u32 enforce, __u32 r
   /* The question, copied to scratch (the ban check ran before the verdict copied anything). */
   n = udp_len - 8;
   if (n > DW_LOAD_MAX) n = DW_LOAD_MAX;
+  /* clang clamps a copy of n: this bounds the one passed on, in [1, 512] (not 0: a helper's
+   * size must not be) */
+  n = DW_BOUND(n - 1, 0x1ff) + 1;
   if (bpf_xdp_load_bytes(ctx, udp_off + 8, sc->buf, n) != 0) return DW_R_BANNED;
   if ((sc->buf[2] & 0xF8) != 0) return DW_R_BANNED; /* QR=1 or opcode not QUERY */
   if (sc->buf[4] != 0 || sc->buf[5] != 1) return DW_R_BANNED;
@@ -384,7 +392,11 @@ __attribute__((noinline)) int dw_slip(struct xdp_md *ctx, __u32 enforce, __u32 r
   DW_SLIP_DONE(sc) = 0;
   bpf_loop(DW_MAX_LABELS + 1, dw_slip_label, &w, 0);
   if (DW_SLIP_DONE(sc) != 1) return DW_R_BANNED;
-  msg_len = DW_SLIP_CUR(sc) + 1 + 4; /* root byte, QTYPE, QCLASS */
+  /* Root byte, QTYPE, QCLASS after the name. The name's length (cursor - 12, at most 254 after
+   * the walk) is masked: a no-op here, but a bound in the value's bits, which 6.1's verifier
+   * keeps when clang spills and reloads it; a compare against n (not a constant) would bound
+   * nothing there, and a compare with a constant bounds only the copy compared. */
+  msg_len = DW_DNS_HDR_LEN + DW_BOUND(DW_SLIP_CUR(sc) - DW_DNS_HDR_LEN, 0xff) + 1 + 4;
   if (msg_len > n) return DW_R_BANNED;
 
   if (refuse && !(cfg->flags & DW_CFG_REFUSE_ANY) && !dw_known_has(cfg, family, src))

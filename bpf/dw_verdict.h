@@ -150,6 +150,7 @@ struct dw_match_ctx {
   __u64 depth_mask;
   __u32 mask;
   __u32 nl;
+  __u32 depth; /* labels to hash: the loop's count is a constant (see dw_match_zones) */
   __u32 found; /* depth of the matching zone, 0 = none */
 };
 
@@ -158,6 +159,7 @@ struct dw_match_ctx {
 static long dw_match_step(__u32 i, void *arg) {
   struct dw_match_ctx *c = (struct dw_match_ctx *)arg;
   __u32 d = i + 1;
+  if (d > c->depth) return 1;
   __u32 off = DW_DNS_HDR_LEN + c->sc->label_off[(c->nl - d) & DW_MAX_LABELS];
   dw_sip_absorb_label(&c->s, &c->sc->buf[off]);
   if (dw_depth_marked(c->depth_mask, d) &&
@@ -188,9 +190,13 @@ static __always_inline __u32 dw_match_zones(struct dw_env *env, const struct dw_
   c.depth_mask = hdr->depth_mask;
   c.mask = hdr->bucket_mask;
   c.nl = nl;
+  c.depth = depth;
   c.found = 0;
   dw_sip_init(&c.s, hdr->key.k0, hdr->key.k1); /* the key the set's tags were made with */
-  DW_LOOP(depth, dw_match_step, &c);
+  /* A constant count, the step stopping at c.depth: the verifier inlines a bpf_loop whose count
+   * is a constant, and its callback's states converge in a few passes; with the count in a
+   * register 6.18 verified it ~33k instructions longer. */
+  DW_LOOP(DW_MAX_LABELS, dw_match_step, &c);
   return c.found;
 }
 

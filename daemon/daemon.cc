@@ -134,6 +134,7 @@ class Daemon final : public DaemonHooks {
  private:
   void start();
   void load_program();
+  OptionalPrograms optional_programs() const;
   void attach_fresh();
   void take_over();
   void start_nfqueue();
@@ -306,8 +307,10 @@ void Daemon::load_program() {
   if (prev_ && prev_->same_abi) {
     try {
       skel_ = DnswashSkel::load(
-          nullptr, ReuseMaps{prev_->zones.get(), prev_->bans.get(), prev_->config.get(),
-                             prev_->counters.get(), prev_->det.valid() ? prev_->det.get() : -1});
+          nullptr,
+          ReuseMaps{prev_->zones.get(), prev_->bans.get(), prev_->config.get(),
+                    prev_->counters.get(), prev_->det.valid() ? prev_->det.get() : -1},
+          optional_programs());
       reuse_maps_ = true;
       spdlog::info(
           "taking over the filter on {} (link id {}, program id {}): sharing its maps "
@@ -332,7 +335,13 @@ void Daemon::load_program() {
         "program and maps in the same link (no window; counters and bans start over)",
         prev_->pins.dir, why);
   }
-  skel_ = DnswashSkel::load(nullptr);
+  skel_ = DnswashSkel::load(nullptr, ReuseMaps{}, optional_programs());
+}
+
+// The detector's tc program only when the detector runs on answers: with it off (or on the
+// queries signal) the kernel never sees that program, so it can never keep the filter out.
+OptionalPrograms Daemon::optional_programs() const {
+  return OptionalPrograms{.det_tc = opt_.detector && opt_.detector_signal != "queries"};
 }
 
 void Daemon::take_over() {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "error.h"
+#include "load_failure.h"
 
 namespace dnswash {
 
@@ -38,6 +39,11 @@ std::unique_ptr<DnswashSkel> DnswashSkel::load(const dw_hash_key *fixed_key) {
 
 std::unique_ptr<DnswashSkel> DnswashSkel::load(const dw_hash_key *fixed_key,
                                                const ReuseMaps &reuse) {
+  return load(fixed_key, reuse, OptionalPrograms{});
+}
+
+std::unique_ptr<DnswashSkel> DnswashSkel::load(const dw_hash_key *fixed_key, const ReuseMaps &reuse,
+                                               const OptionalPrograms &optional) {
   dw_hash_key key{};
   if (fixed_key) {
     key = *fixed_key;
@@ -69,9 +75,15 @@ std::unique_ptr<DnswashSkel> DnswashSkel::load(const dw_hash_key *fixed_key,
       throw Error(errno_text("reusing the existing map " + name, err));
     }
   }
+  if (bpf_program__set_autoload(s->progs.dnswash_det_tc, optional.det_tc) != 0) {
+    dnswash_bpf__destroy(s);
+    throw Error("cannot leave out the detector's tc program (libbpf autoload)");
+  }
+  LoadLogCapture log;
   if (int err = dnswash_bpf__load(s); err) {
     dnswash_bpf__destroy(s);
-    throw Error(errno_text("loading the dnswash XDP program (the verifier's log is above)", err));
+    throw Error("the kernel refused a dnswash BPF program: " +
+                load_failure_text(log.text(), err, "dnswash_xdp"));
   }
   return std::unique_ptr<DnswashSkel>(new DnswashSkel(s, key));
 }

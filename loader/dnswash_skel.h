@@ -21,6 +21,12 @@ struct ReuseMaps {
   int det = -1;  // dw_det: the rolling-subdomain detector's counts (docs/detector.md)
 };
 
+// Which optional programs to load (libbpf autoload). A feature that is off does not load its
+// program, so a kernel that refuses it cannot stop the filter. dnswash_xdp always loads.
+struct OptionalPrograms {
+  bool det_tc = true;  // dnswash_det_tc: the detector's tc egress program (answers signal)
+};
+
 class DnswashSkel {
  public:
   // Opens and loads the program. key() is a fresh SipHash key for a new zone set, drawn from
@@ -32,6 +38,10 @@ class DnswashSkel {
   // declares (type, key and value size, max_entries, flags); otherwise Error names the map and
   // what differs, and nothing is loaded.
   static std::unique_ptr<DnswashSkel> load(const dw_hash_key *fixed_key, const ReuseMaps &reuse);
+  // The same, loading only the optional programs asked for. If the kernel refuses a program,
+  // Error names it, the kernel release and the verifier's last lines.
+  static std::unique_ptr<DnswashSkel> load(const dw_hash_key *fixed_key, const ReuseMaps &reuse,
+                                           const OptionalPrograms &optional);
   ~DnswashSkel();
   DnswashSkel(const DnswashSkel &) = delete;
   DnswashSkel &operator=(const DnswashSkel &) = delete;

@@ -21,6 +21,8 @@ pkgs=(
   dnsperf          # legitimate query load of bench/attack_bench.sh
   curl python3-prometheus-client  # tests/lab/ctl_test.sh: /metrics over HTTP, the reference exposition parser
   nats-server libnats-dev  # the fleet (fleet/, docs/fleet.md): its C client, and the server its tests run
+  # tests/kernel/matrix.sh: Debian's kernels under QEMU (TCG) with a busybox initramfs
+  qemu-system-x86 busybox-static cpio binutils xz-utils
   # style (scripts/check-style.sh, run by .ci/run)
   clang-format shellcheck
   knot nsd         # tests/lab/knot_nsd_test.sh: Knot DNS and NSD as zone sources

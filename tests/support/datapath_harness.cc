@@ -20,9 +20,9 @@ int RunResult::reason() const {
   return found;
 }
 
-Datapath::Datapath() {
+Datapath::Datapath(bool det_tc) {
   static const dw_hash_key kTestKey = {0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
-  skel_ = DnswashSkel::load(&kTestKey);
+  skel_ = DnswashSkel::load(&kTestKey, ReuseMaps{}, OptionalPrograms{.det_tc = det_tc});
   zones_ = std::make_unique<ZoneTable>(skel_->zones_fd(), skel_->key());
 }
 

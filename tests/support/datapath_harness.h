@@ -23,7 +23,9 @@ struct RunResult {
 
 class Datapath {
  public:
-  Datapath();
+  // The XDP program only, unless det_tc: the detector's tc program is verified only for the
+  // tests that run it (each verification costs seconds in the kernel matrix's TCG guests).
+  explicit Datapath(bool det_tc = false);
   ~Datapath();
   void set_zones(const std::vector<std::string> &zones);
   void set_flag(uint32_t flag, bool on);

@@ -26,7 +26,7 @@ Bytes response_frame(const Response &r) {
   return frame(f, msg);
 }
 
-Detector::Detector() {
+Detector::Detector() : Datapath(true) {
   rb_ = ring_buffer__new(bpf_map__fd(skel().skel()->maps.dw_det_events), on_event, this, nullptr);
   if (!rb_) throw Error(errno_text("ring_buffer__new", errno));
 }

@@ -218,6 +218,12 @@ LAB_S6=2001:db8::1
 LAB_C6=2001:db8::2
 LAB_DIR=/run/dnswash-lab-$LAB_ID # named's files, logs, state dir
 LAB_BPFFS=$LAB_DIR/bpffs         # a bpffs outside /sys: `ip netns exec` remounts /sys
+# iproute2's own bpffs. `ip link ... xdp obj` and `tc ... bpf obj` create ip/, xdp/, tc/ and
+# tc/globals in a bpffs: /sys/fs/bpf if it is one, else the first bpffs they find mounted,
+# which on a machine without /sys/fs/bpf (a fresh one) is LAB_BPFFS, where they would then
+# count as dnswashd's pins. TC_BPF_MNT names theirs, with or without /sys/fs/bpf.
+LAB_IP_BPFFS=$LAB_DIR/ip-bpffs
+export TC_BPF_MNT=$LAB_IP_BPFFS
 LAB_NAMED_DIR=$LAB_DIR/named
 LAB_NAMED_CONF=$LAB_NAMED_DIR/named.conf
 LAB_STATE_DIR=$LAB_DIR/state
@@ -247,6 +253,7 @@ lab_setup() {
   NETNS_LOGS+=("$LAB_DAEMON_LOG")
   mkdir -p "$LAB_DIR" "$LAB_NAMED_DIR" "$LAB_STATE_DIR"
   netns_mount_bpffs "$LAB_BPFFS"
+  netns_mount_bpffs "$LAB_IP_BPFFS"
   netns_add "$LAB_NS_S" "$LAB_NS_C"
   netns_veth "$LAB_NS_S" "$LAB_IF" "$LAB_NS_C" "$LAB_IF_C"
   netns_addr "$LAB_NS_S" "$LAB_IF" "$LAB_S4/24" "$LAB_S6/64"
