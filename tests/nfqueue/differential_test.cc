@@ -442,7 +442,7 @@ TEST(Differential, OddLimitAgrees) {
   c.odd_per_s = 1;
   c.odd_total_per_s = 2;
   write_config(dp.skel().config_fd(), c);
-  NfqJudge judge(maps_of(dp));
+  nfqueue::Judge judge(maps_of(dp));
   ASSERT_TRUE(judge.begin_batch());
   std::vector<Bytes> frames;
   auto odd = [&](const FrameSpec &fs, int i) {
@@ -475,7 +475,7 @@ TEST(Differential, OddLimitAgrees) {
   auto t0 = std::chrono::steady_clock::now();
   for (const Bytes &f : frames) {
     int xr = dp.run(f).reason();
-    NfqDecision n = judge.decide(f.data() + 14, f.size() - 14, f.size() - 14);
+    nfqueue::Decision n = judge.decide(f.data() + 14, f.size() - 14, f.size() - 14);
     EXPECT_EQ(n.reason, xr) << rname(xr) << " vs " << rname(n.reason);
     passed += !dw_reason_is_drop(unsigned(xr));
   }
@@ -636,7 +636,7 @@ TEST(Differential, DropSamplesMatchXdp) {
 
 // The queue threads' sampler follows dw_config like the XDP sampler: off at 0, at most
 // sample_per_s a second, and a full queue loses the sample (the caller counts samples-lost).
-TEST(nfqueue::Sampler, RateAndQueueLimits) {
+TEST(NfqueueSampler, RateAndQueueLimits) {
   Bytes f = query_frame("www.example.org");
   UserVerdict v;
   v.reason = DW_R_NOT_AUTH;
