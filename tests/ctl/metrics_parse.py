@@ -8,7 +8,8 @@ import sys
 
 from prometheus_client.parser import text_string_to_metric_families
 
-ALLOWED_LABELS = {"reason", "cap", "mode", "version"}  # never per CPU, zone or source
+ALLOWED_LABELS = {"reason", "cap", "mode", "version", "why"}  # never per CPU, zone or source
+# why: the fixed set of reasons the control socket and the metrics endpoint close a connection
 REQUIRED = {"dnswash_packets", "dnswash_bans", "dnswash_zones", "dnswash_sync_errors",
             "dnswash_dry_run", "dnswash_samples_lost"}
 
