@@ -48,9 +48,11 @@ struct Node {
     o.link.bans_max_age_ms = 3600000;
     fleet = std::make_unique<Fleet>(o, target);
   }
-  // Runs the node's loop side until `pred` holds or the deadline passes.
+  // Runs the node's loop side until `pred` holds or the deadline passes. The deadline is
+  // generous: after a server restart the pull consumers reconnect on their own schedule, and a
+  // loaded machine (CI on 2 cores) makes that take seconds.
   template <class P>
-  bool until(P pred, std::chrono::milliseconds limit = 5s) {
+  bool until(P pred, std::chrono::milliseconds limit = 20s) {
     auto end = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < end) {
       fleet->poll();
