@@ -78,6 +78,19 @@ static __always_inline void dw_slip_mask(struct dw_slip_key *k, const __u8 *addr
   dw_mask_prefix128(k->addr, plen);
 }
 
+/* The reply-rate prefix of a source, as a /128 length over the verdict's source key (IPv4 is
+ * IPv4-mapped, so its prefix is 96 more): the tc slips, --refuse and dw_known share it. */
+static __always_inline __u32 dw_slip_plen(const struct dw_config *cfg, int family) {
+  __u32 plen;
+  if (family == 4) {
+    plen = cfg->slip_v4_prefix ? cfg->slip_v4_prefix : DW_SLIP_DEF_V4_PREFIX;
+    if (plen > 32) plen = 32;
+    return plen + 96;
+  }
+  plen = cfg->slip_v6_prefix ? cfg->slip_v6_prefix : DW_SLIP_DEF_V6_PREFIX;
+  return plen > 128 ? 128 : plen;
+}
+
 /* Token bucket per source prefix (GCRA). Returns 1 if a slip may go out. Concurrent CPUs may
  * race on one bucket and let a few more through than the rate: harmless at these rates. */
 static __always_inline int dw_slip_take(const struct dw_config *cfg, int family, const __u8 *src,
@@ -92,14 +105,7 @@ static __always_inline int dw_slip_take(const struct dw_config *cfg, int family,
   if (rate > DW_SLIP_MAX_PER_S) rate = DW_SLIP_MAX_PER_S;
   if (burst > DW_SLIP_MAX_BURST) burst = DW_SLIP_MAX_BURST;
   interval = 1000000000ull / rate;
-  if (family == 4) {
-    plen = cfg->slip_v4_prefix ? cfg->slip_v4_prefix : DW_SLIP_DEF_V4_PREFIX;
-    if (plen > 32) plen = 32;
-    plen += 96; /* IPv4-mapped, as v->src */
-  } else {
-    plen = cfg->slip_v6_prefix ? cfg->slip_v6_prefix : DW_SLIP_DEF_V6_PREFIX;
-    if (plen > 128) plen = 128;
-  }
+  plen = dw_slip_plen(cfg, family);
   dw_slip_mask(k, src, plen);
 
   sv = bpf_map_lookup_elem(&dw_slip_rate, k);
@@ -271,14 +277,7 @@ static __always_inline void dw_known_touch(const struct dw_config *cfg, int fami
   struct dw_slip_key k;
   __u64 now = bpf_ktime_get_boot_ns(), *seen;
   __u32 plen;
-  if (family == 4) {
-    plen = cfg->slip_v4_prefix ? cfg->slip_v4_prefix : DW_SLIP_DEF_V4_PREFIX;
-    if (plen > 32) plen = 32;
-    plen += 96;
-  } else {
-    plen = cfg->slip_v6_prefix ? cfg->slip_v6_prefix : DW_SLIP_DEF_V6_PREFIX;
-    if (plen > 128) plen = 128;
-  }
+  plen = dw_slip_plen(cfg, family);
   dw_slip_mask(&k, src, plen);
   seen = bpf_map_lookup_elem(&dw_known, &k);
   if (seen && now - *seen < DW_KNOWN_REFRESH_NS) return;
@@ -290,14 +289,7 @@ static __always_inline int dw_known_has(const struct dw_config *cfg, int family,
   struct dw_slip_key k;
   __u64 *seen;
   __u32 plen;
-  if (family == 4) {
-    plen = cfg->slip_v4_prefix ? cfg->slip_v4_prefix : DW_SLIP_DEF_V4_PREFIX;
-    if (plen > 32) plen = 32;
-    plen += 96;
-  } else {
-    plen = cfg->slip_v6_prefix ? cfg->slip_v6_prefix : DW_SLIP_DEF_V6_PREFIX;
-    if (plen > 128) plen = 128;
-  }
+  plen = dw_slip_plen(cfg, family);
   dw_slip_mask(&k, src, plen);
   seen = bpf_map_lookup_elem(&dw_known, &k);
   return seen && bpf_ktime_get_boot_ns() - *seen < DW_KNOWN_TTL_NS;
