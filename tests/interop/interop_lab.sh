@@ -37,24 +37,14 @@ interop_named_start() {
   dnssec-keygen -q -K "$d" -a ECDSAP256SHA256 sig.lab >/dev/null
   (cd "$d" && dnssec-signzone -q -S -K "$d" -o sig.lab -f sig.lab.signed sig.lab.zone) ||
     lab_fail "dnssec-signzone failed"
-  cat >"$LAB_NAMED_CONF" <<C
-options {
-  directory "$d";
-  listen-on port 53 { $LAB_S4; };
-  listen-on-v6 port 53 { $LAB_S6; };
-  recursion no;
-  dnssec-validation no;
-  notify no;
-  pid-file none;
-  session-keyfile none;
-  server-id "interop-ns1";
-  managed-keys-directory "$d";
-};
-controls { };
+  {
+    netns_named_options "$d" "$LAB_S4" "$LAB_S6" 'server-id "interop-ns1";'
+    cat <<C
 zone "sig.lab" { type primary; file "sig.lab.signed"; };
 zone "plain.lab" { type primary; file "plain.lab.zone"; };
 zone "dyn.lab" { type primary; file "dyn.lab.zone"; allow-update { any; }; };
 C
+  } >"$LAB_NAMED_CONF"
   chown -R bind: "$d"
   netns_named_start "$LAB_NS_S" "$LAB_NAMED_CONF" "$LAB_DIR/named.log"
   for z in "${INTEROP_ZONES[@]}"; do

@@ -15,7 +15,6 @@ lab_setup
 lab_s ip addr add "$PRIMARY/32" dev lo
 PDIR=$LAB_DIR/primary
 mkdir -p "$PDIR"
-now_ms() { date +%s%3N; }
 
 # The primary: the catalog (dynamic, so members are added and removed with nsupdate) and the
 # member zones.
@@ -78,31 +77,15 @@ update_catalog() { printf 'server %s\nzone catalog.test\n%s\nsend\n' "$PRIMARY" 
 # 1. A member added to the catalog.
 update_catalog "update add m3.zones.catalog.test 60 IN PTR m3.test."
 lab_wait_until 20 "the secondary serves m3.test" serves m3.test
-t0=$(now_ms)
-until LAB_PASS_MS=300 lab_passes www.m3.test; do
-  (($(now_ms) - t0 < 5000)) || lab_fail "m3.test does not pass 5 s after the secondary serves it"
-done
-dt=$(($(now_ms) - t0))
-((dt < 2000)) || lab_fail "m3.test passed $dt ms after the secondary served it (limit 2000)"
-lab_log "catalog member added: passes <= $dt ms after the secondary serves it"
+lab_expect_within_2s passes www.m3.test "catalog member added"
 
 # 2. A member removed from the catalog.
 update_catalog "update delete m2.zones.catalog.test PTR"
 not_served() { ! serves m2.test; }
 lab_wait_until 20 "the secondary stops serving m2.test" not_served
-t0=$(now_ms)
-until LAB_DROP_MS=300 lab_dropped www.m2.test; do
-  (($(now_ms) - t0 < 5000)) || lab_fail "m2.test still passes 5 s after the secondary dropped it"
-done
-dt=$(($(now_ms) - t0))
-((dt < 2000)) || lab_fail "m2.test dropped $dt ms after the secondary dropped it (limit 2000)"
-lab_log "catalog member removed: dropped <= $dt ms after the secondary stopped serving it"
+lab_expect_within_2s dropped www.m2.test "catalog member removed"
 
-lab_stream_stop
-r=$LAB_STREAM_REPORT
-(($(lab_json_field "$r" served_answered) == $(lab_json_field "$r" served_sent))) ||
-  lab_fail "queries for other zones were lost during the catalog changes: $r"
-(($(lab_json_field "$r" junk_answered) == 0)) || lab_fail "junk passed: $r"
+lab_stream_expect_clean "during the catalog changes"
 
 # 3. The secondary restarted while dnswashd runs: the members stay allowed throughout.
 zones_now() { lab_s "$DNSWASHCTL" --iface "$LAB_IF" zones list | tr '\n' ' '; }

@@ -16,7 +16,6 @@ lab_daemon_start --mode native
 LAB_DROP_MS=300
 passes() { lab_passes "$1"; }
 dropped() { lab_dropped "$1"; }
-now_ms() { date +%s%3N; }
 sync_ok() { lab_status sync.ok; }
 sync_failed() { lab_status sync.failed; }
 
@@ -36,10 +35,10 @@ lab_wait_until 5 "new.test passes after an append" passes www.new.test
 # 2. A zone removed by rename-replace (write a temp file, rename it over named.conf).
 passes www.gone.test || lab_fail "gone.test does not pass before its removal"
 conf_with keep.test new.test >"$LAB_NAMED_DIR/named.conf.new"
-t0=$(now_ms)
+t0=$(lab_now_ms)
 mv "$LAB_NAMED_DIR/named.conf.new" "$LAB_NAMED_CONF"
 while :; do
-  t=$(now_ms)
+  t=$(lab_now_ms)
   dropped www.gone.test && break
   ((t - t0 < 5000)) || lab_fail "gone.test still passes 5 s after its removal"
 done
@@ -94,11 +93,7 @@ cp "$LAB_DIR/named.conf.before-port53" "$LAB_NAMED_DIR/named.conf.new"
 mv "$LAB_NAMED_DIR/named.conf.new" "$LAB_NAMED_CONF"
 lab_wait_until 5 "allow-responses off again" responses_allowed false
 
-lab_stream_stop
-r=$LAB_STREAM_REPORT
-(($(lab_json_field "$r" served_answered) == $(lab_json_field "$r" served_sent))) ||
-  lab_fail "the unchanged zone missed queries during the edits: $r"
-(($(lab_json_field "$r" junk_answered) == 0)) || lab_fail "junk passed during the edits: $r"
+lab_stream_expect_clean "during the edits"
 
 lab_daemon_stop TERM
 lab_expect_nothing_left

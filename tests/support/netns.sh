@@ -152,14 +152,13 @@ mail IN A   192.0.2.25
 EOF
 }
 
-# netns_named_conf FILE WORKDIR LISTEN4 LISTEN6 ZONEDIR ZONE...: an authoritative-only
-# named.conf (recursion and validation off) serving ZONEDIR/<zone>.zone, each written by
-# netns_zone_file with its NS at LISTEN4's first address. LISTEN4, LISTEN6: "a; b" or none.
-netns_named_conf() {
-  local conf=$1 work=$2 l4=$3 l6=$4 zdir=$5 z
-  shift 5
-  {
-    cat <<EOF
+# netns_named_options WORKDIR LISTEN4 LISTEN6 [STATEMENT...]: the options block of an
+# authoritative-only named.conf (recursion and validation off, nothing written outside WORKDIR,
+# no rndc), with each extra STATEMENT (e.g. 'server-id "ns1";') added inside it.
+netns_named_options() {
+  local work=$1 l4=$2 l6=$3 st
+  shift 3
+  cat <<EOF
 options {
   directory "$work";
   listen-on port 53 { $l4; };
@@ -170,9 +169,19 @@ options {
   pid-file none;
   session-keyfile none;
   managed-keys-directory "$work";
-};
-controls { };
 EOF
+  for st in "$@"; do printf '  %s\n' "$st"; done
+  printf '};\ncontrols { };\n'
+}
+
+# netns_named_conf FILE WORKDIR LISTEN4 LISTEN6 ZONEDIR ZONE...: an authoritative-only
+# named.conf serving ZONEDIR/<zone>.zone, each written by netns_zone_file with its NS at
+# LISTEN4's first address. LISTEN4, LISTEN6: "a; b" or none.
+netns_named_conf() {
+  local conf=$1 work=$2 l4=$3 l6=$4 zdir=$5 z
+  shift 5
+  {
+    netns_named_options "$work" "$l4" "$l6"
     for z in "$@"; do
       netns_zone_file "$zdir/$z.zone" "$z" "${l4%%;*}"
       printf 'zone "%s" { type primary; file "%s/%s.zone"; };\n' "$z" "$zdir" "$z"
@@ -221,9 +230,9 @@ LAB_BPFFS=$LAB_DIR/bpffs         # a bpffs outside /sys: `ip netns exec` remount
 # iproute2's own bpffs. `ip link ... xdp obj` and `tc ... bpf obj` create ip/, xdp/, tc/ and
 # tc/globals in a bpffs: /sys/fs/bpf if it is one, else the first bpffs they find mounted,
 # which on a machine without /sys/fs/bpf (a fresh one) is LAB_BPFFS, where they would then
-# count as dnswashd's pins. TC_BPF_MNT names theirs, with or without /sys/fs/bpf.
+# count as dnswashd's pins. TC_BPF_MNT names theirs, with or without /sys/fs/bpf; lab_setup
+# exports it once it is mounted (scripts that only use netns_* keep iproute2's default).
 LAB_IP_BPFFS=$LAB_DIR/ip-bpffs
-export TC_BPF_MNT=$LAB_IP_BPFFS
 LAB_NAMED_DIR=$LAB_DIR/named
 LAB_NAMED_CONF=$LAB_NAMED_DIR/named.conf
 LAB_STATE_DIR=$LAB_DIR/state
@@ -254,6 +263,7 @@ lab_setup() {
   mkdir -p "$LAB_DIR" "$LAB_NAMED_DIR" "$LAB_STATE_DIR"
   netns_mount_bpffs "$LAB_BPFFS"
   netns_mount_bpffs "$LAB_IP_BPFFS"
+  export TC_BPF_MNT=$LAB_IP_BPFFS
   netns_add "$LAB_NS_S" "$LAB_NS_C"
   netns_veth "$LAB_NS_S" "$LAB_IF" "$LAB_NS_C" "$LAB_IF_C"
   netns_addr "$LAB_NS_S" "$LAB_IF" "$LAB_S4/24" "$LAB_S6/64"
@@ -355,6 +365,32 @@ lab_stream_stop() {
   wait "$LAB_STREAM_PID" || lab_fail "query stream failed"
   LAB_STREAM_REPORT=$(cat "$LAB_DIR/stream.json")
   lab_log "query stream: $LAB_STREAM_REPORT"
+}
+# lab_stream_expect_clean WHAT: ends the stream; every served query must have been answered and
+# no junk query, or the lab fails naming WHAT (what the stream ran across).
+lab_stream_expect_clean() {
+  lab_stream_stop
+  local r=$LAB_STREAM_REPORT
+  (($(lab_json_field "$r" served_answered) == $(lab_json_field "$r" served_sent))) ||
+    lab_fail "served queries lost $1: $r"
+  (($(lab_json_field "$r" junk_answered) == 0)) || lab_fail "junk answered $1: $r"
+}
+
+# lab_now_ms: wall clock in milliseconds, for the labs' measured delays.
+lab_now_ms() { date +%s%3N; }
+
+# lab_expect_within_2s passes|dropped NAME WHAT: called right after a change (WHAT) was made;
+# probes NAME until it passes (or is dropped) and fails unless that happened within 2 s
+# (gives up after 5 s so a slow case is measured, not just failed). Logs the delay.
+lab_expect_within_2s() {
+  local want=$1 name=$2 what=$3 t0 dt
+  t0=$(lab_now_ms)
+  until if [[ $want == passes ]]; then LAB_PASS_MS=300 lab_passes "$name"; else LAB_DROP_MS=300 lab_dropped "$name"; fi; do
+    (($(lab_now_ms) - t0 < 5000)) || lab_fail "$what: $name not $want 5 s later"
+  done
+  dt=$(($(lab_now_ms) - t0))
+  ((dt < 2000)) || lab_fail "$what: $name $want only after $dt ms (limit 2000)"
+  lab_log "$what: $name $want after <= $dt ms"
 }
 # lab_json_field JSON KEY: a number field from a flat JSON line (no jq dependency).
 lab_json_field() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" <<<"$1"; }
