@@ -525,11 +525,11 @@ void Daemon::attach_fresh() {
       return;
     }
     if (libxdp) {
-      const bool last = requested_ != Mode::kAuto;
-      if (attach_shared(m, notes, last)) return;
-      // An empty hook can still take dnswash alone; a dispatcher's other programs cannot
-      // share a direct link: then the next mode.
-      if (joining || opt_.xdp_attach == "libxdp") continue;
+      // An empty hook can still take dnswash alone (auto); a dispatcher's other programs
+      // cannot share a direct link: then the next mode, if any.
+      const bool direct_next = !joining && opt_.xdp_attach == "auto";
+      if (attach_shared(m, notes, requested_ != Mode::kAuto && !direct_next)) return;
+      if (!direct_next) continue;
       spdlog::warn("attaching directly instead: no other XDP program can share {}", opt_.iface);
       libxdp = false;
     }

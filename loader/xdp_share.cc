@@ -215,11 +215,24 @@ std::unique_ptr<SharedXdpProgram> SharedXdpProgram::attach(DnswashSkel &skel, in
     throw Error(errno_text("libxdp cannot use the dnswash object", err));
   }
   xdp_program__set_run_prio(raw, kXdpShareRunPrio);
+  // libbpf adds BPF_F_XDP_HAS_FRAGS for SEC("xdp.frags") only when it loads an XDP-type
+  // program, so libxdp does not see it in the flags at open: say it, or the dispatcher never
+  // gets xdp.frags (libxdp keeps the flag off the EXT program itself, as the kernel wants).
+  if (int err = xdp_program__set_xdp_frags_support(raw, true)) {
+    xdp_program__close(raw);
+    dnswash_bpf__destroy(obj);
+    throw Error(errno_text("marking the libxdp component xdp.frags", err));
+  }
   LibxdpLog xlog;
   LoadLogCapture blog;
   int err = xdp_program__attach(raw, ifindex, native ? XDP_MODE_NATIVE : XDP_MODE_SKB, 0);
   if (err) {
     std::string msg = load_failure_text(blog.text(), err, "dnswash_xdp");
+    if (msg.find("changes packet data, while original does not") != std::string::npos)
+      msg +=
+          " [this kernel refuses an freplace program that may change packet data (dnswash's "
+          "truncated and REFUSED replies do) in place of one that does not: the dispatcher "
+          "of libxdp before 1.5.5 has such slots]";
     xdp_program__close(raw);
     dnswash_bpf__destroy(obj);
     throw Error("libxdp could not attach dnswash to the dispatcher: " + msg + xlog.note());
