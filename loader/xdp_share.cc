@@ -118,7 +118,13 @@ XdpProgramPtr open_dispatcher_object(std::string &why) {
 std::string dispatcher_refusal() {
   if (std::string b = libxdp_bpffs_problem(); !b.empty()) return b;
   LibxdpLog xlog;
-  LoadLogCapture blog;
+  // A refusal is an answer here, not a failure: libbpf's warnings about it (and its advice to
+  // raise the memlock limit) would only mislead in the daemon's log.
+  libbpf_print_fn_t prev = libbpf_set_print(nullptr);
+  struct Restore {
+    libbpf_print_fn_t fn;
+    ~Restore() { libbpf_set_print(fn); }
+  } restore{prev};
   std::string why;
   XdpProgramPtr target = open_dispatcher_object(why);
   if (!target) return why + xlog.note();

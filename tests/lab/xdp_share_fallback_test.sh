@@ -26,6 +26,9 @@ if grep -q "libxdp's dispatcher cannot run here ($refusal" "$LAB_DAEMON_LOG"; th
   refused=1
   grep -q "$refusal, which libxdp's dispatcher needs: .*): attaching directly, so no other XDP program can share s0" \
     "$LAB_DAEMON_LOG" || lab_fail "the fallback line: $(grep -i libxdp "$LAB_DAEMON_LOG")"
+  # The probe's refusal is an answer, not an error: no libbpf warnings about it.
+  grep -q "libbpf: .*xdp-dispatcher\|libbpf: prog 'xdp_pass'" "$LAB_DAEMON_LOG" &&
+    lab_fail "libbpf's warnings about the dispatcher probe reach the log"
   [[ $(lab_status xdp_attach) == direct ]] || lab_fail "status.xdp_attach: $(lab_status xdp_attach)"
   [[ $(lab_status link_id) -gt 0 ]] || lab_fail "no link of its own"
 else
