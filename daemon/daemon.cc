@@ -44,6 +44,7 @@
 #include "zone_tools.h"
 #include "zone_table.h"
 #include "wall_clock.h"
+#include "xdp_share.h"
 
 namespace dnswash::daemon {
 
@@ -83,6 +84,15 @@ uint32_t map_id_of(int fd) {
   bpf_map_info info{};
   uint32_t len = sizeof info;
   return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+bool in_dispatcher(uint32_t prog_id, int ifindex) {
+  try {
+    for (const auto &c : inspect_xdp_hook(ifindex).components)
+      if (c.id == prog_id) return true;
+  } catch (const Error &) {
+  }
+  return false;
 }
 
 bool link_attached(int link_fd) {
@@ -136,7 +146,10 @@ class Daemon final : public DaemonHooks {
   void load_program();
   OptionalPrograms optional_programs() const;
   void attach_fresh();
+  bool choose_libxdp();
+  bool attach_shared(Mode m, std::string &notes, bool last_try);
   void take_over();
+  void take_over_shared();
   void start_nfqueue();
   void start_features();
   void loop();
@@ -163,6 +176,9 @@ class Daemon final : public DaemonHooks {
   std::unique_ptr<nfqueue::Filter> nfq_;
   UniqueFd link_;
   uint32_t link_id_ = 0;
+  // Attached through libxdp's dispatcher instead of link_ (docs/nic-sharing.md).
+  std::unique_ptr<SharedXdpProgram> shared_;
+  std::string xdp_attach_;  // "libxdp" or "direct" once attached; "" in NFQUEUE mode
   PinLayout pins_;
   bool pinned_ = false;
   bool took_over_ = false;
@@ -202,6 +218,14 @@ int Daemon::run() {
     // A fresh attach whose start failed half-way leaves nothing: the link fd closes with us,
     // and the pins we made go too. A takeover keeps the previous daemon's pins and link.
     if (pinned_ && !took_over_) remove_pins(pins_);
+    // A link goes with our fd; a libxdp component stays (libxdp pins it) unless removed.
+    if (shared_ && !took_over_) {
+      try {
+        detach_from_dispatcher(shared_->prog_id(), ifindex_);
+      } catch (const Error &d) {
+        spdlog::warn("{}", d.what());
+      }
+    }
     return kExitError;
   }
   try {
@@ -279,9 +303,13 @@ void Daemon::start() {
     start_nfqueue();
     if (prev_) {
       // NFQUEUE runs already, so dropping the old XDP filter opens no window.
-      spdlog::info("detaching the XDP filter left by the previous dnswashd (link id {})",
-                   prev_->link_info.id);
-      bpf_link_detach(prev_->link.get());
+      spdlog::info("detaching the XDP filter left by the previous dnswashd ({} id {})",
+                   prev_->shared ? "libxdp component, program" : "link",
+                   prev_->shared ? prev_->shared_prog_id : prev_->link_info.id);
+      if (prev_->shared)
+        detach_from_dispatcher(prev_->shared_prog_id, ifindex_);
+      else
+        bpf_link_detach(prev_->link.get());
       remove_pins(prev_->pins);
       prev_.reset();
     }
@@ -298,9 +326,10 @@ void Daemon::start() {
                       std::to_string(table_->size()) +
                       " zones)\nMAINPID=" + std::to_string(getpid()) + "\n";
   sd_notify(ready);
-  spdlog::info("ready: {} mode {}, program id {}, link id {}, {} zones{}", opt_.iface,
-               mode_name(mode_), prog_id_of(skel_->prog_fd()), link_id_, table_->size(),
-               opt_.dry_run ? ", dry-run" : "");
+  spdlog::info("ready: {} mode {}{}, program id {}, link id {}, {} zones{}", opt_.iface,
+               mode_name(mode_), shared_ ? " (libxdp's dispatcher)" : "",
+               shared_ ? shared_->prog_id() : prog_id_of(skel_->prog_fd()), link_id_,
+               table_->size(), opt_.dry_run ? ", dry-run" : "");
 }
 
 void Daemon::load_program() {
@@ -346,6 +375,13 @@ OptionalPrograms Daemon::optional_programs() const {
 
 void Daemon::take_over() {
   Previous &p = *prev_;
+  if (p.shared) return take_over_shared();
+  if (opt_.xdp_attach == "libxdp")
+    spdlog::warn(
+        "--xdp-attach libxdp requested, but the filter taken over has its own link; a restart "
+        "keeps the link, so stop (without --keep-on-exit) and start to join libxdp's "
+        "dispatcher");
+  xdp_attach_ = "direct";
   UniqueFd old_prog(bpf_prog_get_fd_by_id(p.link_info.prog_id));
   if (!old_prog.valid())
     throw Error(
@@ -374,9 +410,96 @@ void Daemon::take_over() {
   prev_.reset();
 }
 
+// The previous daemon's component runs in libxdp's dispatcher: this one's joins it, then the old
+// one leaves. In between both run, first the one and then the other, sharing the maps (or, with
+// another map ABI, each with its own but the same zone set): a packet gets the same verdict
+// from either, and each dispatcher swap is atomic. Other programs in the dispatcher stay.
+void Daemon::take_over_shared() {
+  Previous &p = *prev_;
+  const bool native = p.xdp.attach_mode == XDP_ATTACHED_DRV;
+  if (opt_.xdp_attach == "direct")
+    spdlog::warn(
+        "--xdp-attach direct requested, but the filter taken over runs in libxdp's dispatcher; "
+        "a restart keeps it there, so stop (without --keep-on-exit) and start to change");
+  shared_ = SharedXdpProgram::attach(*skel_, ifindex_, native);
+  took_over_ = true;  // from here on the old component may be gone: never undo ours
+  try {
+    detach_from_dispatcher(p.shared_prog_id, ifindex_);
+  } catch (const Error &e) {
+    spdlog::warn("the previous dnswashd's component (program id {}) stays in the dispatcher: {}",
+                 p.shared_prog_id, e.what());
+  }
+  mode_ = native ? Mode::kNative : Mode::kGeneric;
+  xdp_attach_ = "libxdp";
+  mode_reason_ = "took over program id " + std::to_string(p.shared_prog_id) +
+                 " in libxdp's dispatcher from the previous dnswashd";
+  if (requested_ != Mode::kAuto && requested_ != mode_)
+    spdlog::warn("--mode {} requested, but the dispatcher taken over runs in {} mode",
+                 mode_name(requested_), mode_name(mode_));
+  spdlog::info("took over in libxdp's dispatcher: program id {} replaced by {}; {}",
+               p.shared_prog_id, shared_->prog_id(), describe(inspect_xdp_hook(ifindex_)));
+  pin_state(pins_, shared_->prog_fd(), *skel_, true);
+  pinned_ = true;
+  if (p.pins.dir != pins_.dir) remove_pins(p.pins);
+  prev_.reset();
+}
+
+// Whether to attach through libxdp's dispatcher (--xdp-attach auto or libxdp). Says why not.
+bool Daemon::choose_libxdp() {
+  if (opt_.xdp_attach == "direct") return false;
+  auto refused = [&](const std::string &why) {
+    if (opt_.xdp_attach == "libxdp")
+      throw Error("--xdp-attach libxdp: libxdp's dispatcher cannot run here: " + why);
+    spdlog::warn(
+        "libxdp's dispatcher cannot run here ({}): attaching directly, so no other XDP program "
+        "can share {}",
+        why, opt_.iface);
+    return false;
+  };
+  if (std::string why = libxdp_bpffs_problem(); !why.empty()) return refused(why);
+  XdpHookHolder hook = inspect_xdp_hook(ifindex_);
+  if (hook.kind == XdpHookHolder::kOther) {
+    spdlog::warn(
+        "{} holds {}: libxdp can share the interface only with programs attached through its "
+        "dispatcher; falling back to a direct attach",
+        opt_.iface, describe(hook));
+    return false;
+  }
+  if (std::string why = dispatcher_refusal(); !why.empty()) return refused(why);
+  if (hook.kind == XdpHookHolder::kDispatcher)
+    spdlog::info("{} holds {}: joining it", opt_.iface, describe(hook));
+  return true;
+}
+
+// One attempt through libxdp in mode m. false (with the reason added to notes) if it failed.
+bool Daemon::attach_shared(Mode m, std::string &notes, bool last_try) {
+  try {
+    shared_ = SharedXdpProgram::attach(*skel_, ifindex_, m == Mode::kNative);
+  } catch (const Error &e) {
+    std::string msg =
+        std::string(mode_name(m)) + " XDP through libxdp on " + opt_.iface + " failed: " + e.what();
+    if (last_try) throw Error(msg);
+    spdlog::warn("{}", msg);
+    notes += msg + "; ";
+    return false;
+  }
+  mode_ = m;
+  xdp_attach_ = "libxdp";
+  mode_reason_ = notes + mode_name(m) + " XDP attached through libxdp's dispatcher";
+  spdlog::info(
+      "attached in {} XDP mode through libxdp's dispatcher (program id {}, priority {}); {}",
+      mode_name(m), shared_->prog_id(), kXdpShareRunPrio, describe(inspect_xdp_hook(ifindex_)));
+  if (!opt_.pin_dir.empty()) {
+    pinned_ = true;  // set first: a partial pin is cleaned up too
+    pin_state(pins_, shared_->prog_fd(), *skel_, true);
+  }
+  return true;
+}
+
 void Daemon::attach_fresh() {
+  bool libxdp = choose_libxdp();
   XdpState now = query_xdp(ifindex_);
-  if (now.prog_id)
+  if (now.prog_id && !libxdp)
     throw Error(
         "an XDP program (id " + std::to_string(now.prog_id) + ", name '" + now.prog_name +
         "') is already attached to " + opt_.iface +
@@ -384,7 +507,11 @@ void Daemon::attach_fresh() {
         ": dnswashd does not replace it. If it is a dnswashd filter pinned elsewhere, "
         "start with that --pin-dir; otherwise remove it (`bpftool link detach id N` for "
         "a link, `ip link set dev " +
-        opt_.iface + " xdp off` otherwise)");
+        opt_.iface + " xdp off` otherwise)" +
+        (now.prog_name == "xdp_dispatcher"
+             ? ". It is libxdp's dispatcher: --xdp-attach auto or libxdp joins it"
+             : ""));
+  const bool joining = now.prog_id != 0;  // a dispatcher with other programs in it
   std::vector<Mode> order;
   if (requested_ == Mode::kAuto)
     order = {Mode::kNative, Mode::kGeneric, Mode::kNfqueue};
@@ -397,8 +524,18 @@ void Daemon::attach_fresh() {
       mode_reason_ = notes + "NFQUEUE mode";
       return;
     }
+    if (libxdp) {
+      // An empty hook can still take dnswash alone (auto); a dispatcher's other programs
+      // cannot share a direct link: then the next mode, if any.
+      const bool direct_next = !joining && opt_.xdp_attach == "auto";
+      if (attach_shared(m, notes, requested_ != Mode::kAuto && !direct_next)) return;
+      if (!direct_next) continue;
+      spdlog::warn("attaching directly instead: no other XDP program can share {}", opt_.iface);
+      libxdp = false;
+    }
     XdpAttempt a = attach_xdp_link(skel_->prog_fd(), ifindex_, m == Mode::kNative);
     if (a.ok) {
+      xdp_attach_ = "direct";
       link_ = std::move(a.link);
       link_id_ = link_info(link_.get()).id;
       mode_ = m;
@@ -549,6 +686,21 @@ void Daemon::stop() {
     }
   }
   link_.reset();
+  if (shared_) {
+    if (keep_) {
+      spdlog::info("left program id {} in libxdp's dispatcher, pinned in {}", shared_->prog_id(),
+                   pins_.dir);
+    } else {
+      try {
+        detach_from_dispatcher(shared_->prog_id(), ifindex_);
+        spdlog::info("detached from libxdp's dispatcher on {}", opt_.iface);
+      } catch (const Error &e) {
+        spdlog::warn("{}", e.what());
+      }
+      if (pinned_) remove_pins(pins_);
+    }
+  }
+  shared_.reset();
   if (!state_file_.empty()) unlink(state_file_.c_str());
 }
 
@@ -585,11 +737,14 @@ json Daemon::status() const {
       {"ifindex", ifindex_},
       {"mode", mode_name(mode_)},
       {"mode_reason", mode_reason_},
-      {"prog_id", prog_id_of(skel_->prog_fd())},
+      {"prog_id", shared_ ? shared_->prog_id() : prog_id_of(skel_->prog_fd())},
       {"link_id", link_id_},
+      {"xdp_attach", xdp_attach_},
       // false once the kernel let go of the link (the interface was deleted, or someone ran
-      // `bpftool link detach`): the daemon then filters nothing and should be restarted.
-      {"attached", mode_ == Mode::kNfqueue || (link_.valid() && link_attached(link_.get()))},
+      // `bpftool link detach` or `xdp-loader unload`): the daemon then filters nothing and
+      // should be restarted.
+      {"attached", mode_ == Mode::kNfqueue || (link_.valid() && link_attached(link_.get())) ||
+                       (shared_ && in_dispatcher(shared_->prog_id(), ifindex_))},
       {"took_over", took_over_},
       {"maps",
        {{"zones", map_id_of(skel_->zones_fd())},

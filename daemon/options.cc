@@ -66,6 +66,10 @@ ParsedOptions parse_options(int argc, char **argv) {
   app.add_option("--mode", o.mode,
                  "auto (native XDP, else generic XDP, else NFQUEUE), native, generic or nfqueue")
       ->check(CLI::IsMember({"auto", "native", "generic", "nfqueue"}));
+  app.add_option("--xdp-attach", o.xdp_attach,
+                 "auto (libxdp's dispatcher if the kernel runs it, so other XDP programs share "
+                 "the interface; else direct), libxdp or direct (dnswash's own link)")
+      ->check(CLI::IsMember({"auto", "libxdp", "direct"}));
   app.add_flag("--dry-run,!--no-dry-run", o.dry_run,
                "Count verdicts but pass every packet (switchable at run time)");
   app.add_flag("--allow-chaos,!--no-allow-chaos", o.allow_chaos,

@@ -26,6 +26,10 @@ struct Options {
   double zones_max_drop_share = 0.1;
   unsigned zones_drop_confirm_ms = 2000;
   std::string mode = "auto";
+  // How XDP attaches (docs/nic-sharing.md): libxdp = a component of libxdp's dispatcher (the
+  // hook shared with other programs), direct = dnswash's own bpf_link, auto = libxdp when the
+  // kernel runs its dispatcher and the hook holds no other kind of program, direct otherwise.
+  std::string xdp_attach = "auto";
   bool dry_run = false;
   bool allow_chaos = false;
   std::string pin_dir = "/sys/fs/bpf/dnswash";

@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <dirent.h>
+#include <linux/if_link.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -14,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "error.h"
+#include "xdp_share.h"
 
 namespace dnswash::daemon {
 
@@ -90,6 +92,30 @@ int parse_abi_dir(const std::string &name) {
   return std::stoi(name.substr(4));
 }
 
+// The pinned link's checks: the program id it runs, or 0 for a stale link (pins removed).
+uint32_t find_link(Previous &prev, const std::string &iface, int ifindex) {
+  prev.link = obj_get(prev.pins.link());
+  prev.link_info = link_info(prev.link.get());
+  if (prev.link_info.type != BPF_LINK_TYPE_XDP)
+    throw Error(prev.pins.link() + " is not an XDP link (type " +
+                std::to_string(prev.link_info.type) + ")");
+  if (prev.link_info.ifindex == 0) {
+    spdlog::warn("the pinned link {} (id {}) no longer holds an interface: removing stale pins",
+                 prev.pins.link(), prev.link_info.id);
+    prev.link.reset();
+    remove_pins(prev.pins);
+    return 0;
+  }
+  prev.xdp = query_xdp(ifindex);
+  if (int(prev.link_info.ifindex) != ifindex || prev.xdp.prog_id != prev.link_info.prog_id)
+    throw Error("the link pinned at " + prev.pins.link() + " (id " +
+                std::to_string(prev.link_info.id) + ") is attached to interface index " +
+                std::to_string(prev.link_info.ifindex) + ", not to " + iface + " (index " +
+                std::to_string(ifindex) +
+                ") in this network namespace: give each namespace its own --pin-dir");
+  return prev.link_info.prog_id;
+}
+
 }  // namespace
 
 std::optional<Previous> find_previous(const std::string &pin_dir, const std::string &iface,
@@ -113,30 +139,39 @@ std::optional<Previous> find_previous(const std::string &pin_dir, const std::str
   Previous prev;
   prev.pins = pin_layout(pin_dir, iface, found[0]);
   prev.same_abi = found[0] == DW_ABI_VERSION;
-  if (access(prev.pins.link().c_str(), F_OK) != 0) {
+  uint32_t attached_prog = 0;
+  if (access(prev.pins.link().c_str(), F_OK) != 0 &&
+      access(prev.pins.shared_prog().c_str(), F_OK) == 0) {
+    prev.shared = true;
+    prev.shared_prog = obj_get(prev.pins.shared_prog());
+    bpf_prog_info info{};
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(prev.shared_prog.get(), &info, &len) != 0)
+      throw Error(errno_text("reading the pinned " + prev.pins.shared_prog(), errno));
+    prev.shared_prog_id = info.id;
+    prev.link_info.prog_id = info.id;  // for the logs: the program taken over
+    XdpHookHolder hook = inspect_xdp_hook(ifindex);
+    bool there = false;
+    for (const auto &c : hook.components) there |= c.id == info.id;
+    if (!there) {
+      spdlog::warn(
+          "the pinned libxdp component {} (program id {}) is not in the dispatcher of {}: "
+          "removing stale pins",
+          prev.pins.shared_prog(), info.id, iface);
+      remove_pins(prev.pins);
+      return std::nullopt;
+    }
+    prev.xdp.prog_id = hook.prog_id;
+    prev.xdp.prog_name = hook.prog_name;
+    prev.xdp.attach_mode = hook.native ? XDP_ATTACHED_DRV : XDP_ATTACHED_SKB;
+    attached_prog = info.id;
+  } else if (access(prev.pins.link().c_str(), F_OK) != 0) {
     spdlog::warn("{} holds no pinned link: removing the leftover pins", prev.pins.dir);
     remove_pins(prev.pins);
     return std::nullopt;
   }
-  prev.link = obj_get(prev.pins.link());
-  prev.link_info = link_info(prev.link.get());
-  if (prev.link_info.type != BPF_LINK_TYPE_XDP)
-    throw Error(prev.pins.link() + " is not an XDP link (type " +
-                std::to_string(prev.link_info.type) + ")");
-  if (prev.link_info.ifindex == 0) {
-    spdlog::warn("the pinned link {} (id {}) no longer holds an interface: removing stale pins",
-                 prev.pins.link(), prev.link_info.id);
-    prev.link.reset();
-    remove_pins(prev.pins);
-    return std::nullopt;
-  }
-  prev.xdp = query_xdp(ifindex);
-  if (int(prev.link_info.ifindex) != ifindex || prev.xdp.prog_id != prev.link_info.prog_id)
-    throw Error("the link pinned at " + prev.pins.link() + " (id " +
-                std::to_string(prev.link_info.id) + ") is attached to interface index " +
-                std::to_string(prev.link_info.ifindex) + ", not to " + iface + " (index " +
-                std::to_string(ifindex) +
-                ") in this network namespace: give each namespace its own --pin-dir");
+  if (!prev.shared) attached_prog = find_link(prev, iface, ifindex);
+  if (!attached_prog) return std::nullopt;
   if (!prev.same_abi) return prev;
 
   prev.zones = obj_get(prev.pins.zones());
@@ -146,14 +181,14 @@ std::optional<Previous> find_previous(const std::string &pin_dir, const std::str
   if (access(prev.pins.det().c_str(), F_OK) == 0) prev.det = obj_get(prev.pins.det());
   // The pinned maps must be the ones the attached program uses: sharing maps it does not read
   // would fill a zone set no packet ever sees.
-  auto ids = prog_map_ids(prev.link_info.prog_id);
+  auto ids = prog_map_ids(attached_prog);
   for (const auto &[fd, name] :
        {std::pair{prev.zones.get(), "dw_zones"}, std::pair{prev.bans.get(), "dw_bans"},
         std::pair{prev.config.get(), "dw_config_map"}, std::pair{prev.counters.get(), "dw_cpu"}}) {
     if (std::find(ids.begin(), ids.end(), map_id(fd)) == ids.end())
       throw Error("the pinned map " + prev.pins.dir + "/" + name +
-                  " is not a map of the attached program id " +
-                  std::to_string(prev.link_info.prog_id) + ": refusing to guess");
+                  " is not a map of the attached program id " + std::to_string(attached_prog) +
+                  ": refusing to guess");
   }
   return prev;
 }
@@ -175,7 +210,7 @@ void pin_one(int fd, const std::string &path) {
 
 }  // namespace
 
-void pin_state(const PinLayout &pins, int link_fd, DnswashSkel &skel) {
+void pin_state(const PinLayout &pins, int link_fd, DnswashSkel &skel, bool shared) {
   std::error_code ec;
   fs::create_directories(pins.dir, ec);
   if (ec) throw Error("creating " + pins.dir + ": " + ec.message());
@@ -184,13 +219,13 @@ void pin_state(const PinLayout &pins, int link_fd, DnswashSkel &skel) {
   pin_one(skel.config_fd(), pins.config());
   pin_one(skel.counters_fd(), pins.counters());
   pin_one(bpf_map__fd(skel.skel()->maps.dw_det), pins.det());
-  // The link last: a link pin is what marks the directory as a complete state to take over.
-  pin_one(link_fd, pins.link());
+  // The link (component) last: it marks the directory as a complete state to take over.
+  pin_one(link_fd, shared ? pins.shared_prog() : pins.link());
 }
 
 void remove_pins(const PinLayout &pins) {
-  for (const auto &p :
-       {pins.link(), pins.zones(), pins.bans(), pins.config(), pins.counters(), pins.det()})
+  for (const auto &p : {pins.link(), pins.shared_prog(), pins.zones(), pins.bans(), pins.config(),
+                        pins.counters(), pins.det()})
     if (unlink(p.c_str()) != 0 && errno != ENOENT)
       spdlog::warn("{}", errno_text("removing pin " + p, errno));
   if (rmdir(pins.dir.c_str()) != 0 && errno != ENOENT)

@@ -10,6 +10,11 @@
 // also be window-free, but would hold two full sets in memory during every restart and would
 // not carry the bans and counters over; sharing the maps does both for free.
 //
+// Attached through libxdp's dispatcher (docs/nic-sharing.md) there is no link of ours: the
+// daemon pins its component program instead (xdp-prog), and the next daemon attaches its own
+// component beside it (both share the maps, so both give the same verdicts) and then detaches
+// the old one. libxdp swaps each new dispatcher in atomically: no window either.
+//
 // Pins of another ABI version (or maps whose layout differs from this build's) are never
 // reused: by policy the daemon either refuses to start, or loads a fresh program with fresh
 // maps and still swaps it into the old link (no window either; counters and bans start over).
@@ -31,6 +36,7 @@ struct PinLayout {
   std::string dir;        // <iface_dir>/abi-<N>
   int abi = 0;
   std::string link() const { return dir + "/link"; }
+  std::string shared_prog() const { return dir + "/xdp-prog"; }  // libxdp: instead of link
   std::string zones() const { return dir + "/dw_zones"; }
   std::string bans() const { return dir + "/dw_bans"; }
   std::string config() const { return dir + "/dw_config_map"; }
@@ -49,6 +55,10 @@ struct Previous {
   PinLayout pins;
   UniqueFd link;
   LinkInfo link_info;
+  // Attached through libxdp's dispatcher: no link; its component program instead.
+  bool shared = false;
+  UniqueFd shared_prog;
+  uint32_t shared_prog_id = 0;
   XdpState xdp;  // what the interface runs now (the link's program)
   // Same ABI version only: the maps to share (the zone set carries its key).
   bool same_abi = false;
@@ -58,15 +68,16 @@ struct Previous {
   std::string incompatible;
 };
 
-// Looks under <pin-dir>/<iface>/ for a pinned link. nullopt when there is none, or when the
-// pinned link no longer holds the interface (then the stale pins are removed). Throws Error
+// Looks under <pin-dir>/<iface>/ for a pinned link (or libxdp component). nullopt when there
+// is none, or when the pinned link (component) no longer holds the interface (then the stale
+// pins are removed). Throws Error
 // for pins that belong to another interface or network namespace, or are inconsistent.
 std::optional<Previous> find_previous(const std::string &pin_dir, const std::string &iface,
                                       int ifindex);
 
-// Pins the link and the four shared maps under `pins` (skipping a pin that already names the
-// same object). Throws Error.
-void pin_state(const PinLayout &pins, int link_fd, DnswashSkel &skel);
+// Pins the shared maps and then the link (or, `shared`, the libxdp component program) under
+// `pins` (skipping a pin that already names the same object). Throws Error.
+void pin_state(const PinLayout &pins, int link_fd, DnswashSkel &skel, bool shared = false);
 
 // Removes the pins of one layout and its directories (the iface dir only if empty). Never throws.
 void remove_pins(const PinLayout &pins);

@@ -33,23 +33,7 @@ std::string layout_diff(bpf_map *want, int fd) {
 
 }  // namespace
 
-std::unique_ptr<DnswashSkel> DnswashSkel::load(const dw_hash_key *fixed_key) {
-  return load(fixed_key, ReuseMaps{});
-}
-
-std::unique_ptr<DnswashSkel> DnswashSkel::load(const dw_hash_key *fixed_key,
-                                               const ReuseMaps &reuse) {
-  return load(fixed_key, reuse, OptionalPrograms{});
-}
-
-std::unique_ptr<DnswashSkel> DnswashSkel::load(const dw_hash_key *fixed_key, const ReuseMaps &reuse,
-                                               const OptionalPrograms &optional) {
-  dw_hash_key key{};
-  if (fixed_key) {
-    key = *fixed_key;
-  } else if (getrandom(&key, sizeof key, 0) != sizeof key) {
-    throw Error(errno_text("getrandom", errno));
-  }
+dnswash_bpf *open_dnswash_object(const ReuseMaps &reuse) {
   dnswash_bpf *s = dnswash_bpf__open();
   if (!s) throw Error(errno_text("opening the dnswash BPF object", errno));
   // One counters-and-scratch row per possible CPU (bpf_get_smp_processor_id() indexes it).
@@ -75,6 +59,27 @@ std::unique_ptr<DnswashSkel> DnswashSkel::load(const dw_hash_key *fixed_key, con
       throw Error(errno_text("reusing the existing map " + name, err));
     }
   }
+  return s;
+}
+
+std::unique_ptr<DnswashSkel> DnswashSkel::load(const dw_hash_key *fixed_key) {
+  return load(fixed_key, ReuseMaps{});
+}
+
+std::unique_ptr<DnswashSkel> DnswashSkel::load(const dw_hash_key *fixed_key,
+                                               const ReuseMaps &reuse) {
+  return load(fixed_key, reuse, OptionalPrograms{});
+}
+
+std::unique_ptr<DnswashSkel> DnswashSkel::load(const dw_hash_key *fixed_key, const ReuseMaps &reuse,
+                                               const OptionalPrograms &optional) {
+  dw_hash_key key{};
+  if (fixed_key) {
+    key = *fixed_key;
+  } else if (getrandom(&key, sizeof key, 0) != sizeof key) {
+    throw Error(errno_text("getrandom", errno));
+  }
+  dnswash_bpf *s = open_dnswash_object(reuse);
   if (bpf_program__set_autoload(s->progs.dnswash_det_tc, optional.det_tc) != 0) {
     dnswash_bpf__destroy(s);
     throw Error("cannot leave out the detector's tc program (libbpf autoload)");

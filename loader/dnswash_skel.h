@@ -27,6 +27,11 @@ struct OptionalPrograms {
   bool det_tc = true;  // dnswash_det_tc: the detector's tc egress program (answers signal)
 };
 
+// Opens (does not load) the dnswash BPF object with its per-CPU rows sized and the given maps
+// reused after a layout check. Throws Error. DnswashSkel::load and the libxdp component
+// (loader/xdp_share.h) both start here.
+dnswash_bpf *open_dnswash_object(const ReuseMaps &reuse);
+
 class DnswashSkel {
  public:
   // Opens and loads the program. key() is a fresh SipHash key for a new zone set, drawn from

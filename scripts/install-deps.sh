@@ -8,6 +8,7 @@ pkgs=(
   # build
   build-essential cmake pkg-config clang llvm
   libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
+  libxdp-dev  # loader/xdp_share.cc: sharing the XDP hook through libxdp's dispatcher
   libnetfilter-queue-dev libmnl-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev liblmdb-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
@@ -23,6 +24,7 @@ pkgs=(
   nats-server libnats-dev  # the fleet (fleet/, docs/fleet.md): its C client, and the server its tests run
   # tests/kernel/matrix.sh: Debian's kernels under QEMU (TCG) with a busybox initramfs
   qemu-system-x86 busybox-static cpio binutils xz-utils
+  xdp-tools  # xdp-filter, the other program of the NIC-sharing test (tests/kernel)
   # style (scripts/check-style.sh, run by .ci/run)
   clang-format shellcheck
   knot nsd         # tests/lab/knot_nsd_test.sh: Knot DNS and NSD as zone sources

@@ -25,6 +25,7 @@ TEST(Options, Defaults) {
   EXPECT_EQ(p.opt.iface, "eth0");
   EXPECT_EQ(p.opt.named_conf, "/etc/bind/named.conf");
   EXPECT_EQ(p.opt.mode, "auto");
+  EXPECT_EQ(p.opt.xdp_attach, "auto");
   EXPECT_EQ(p.opt.pin_dir, "/sys/fs/bpf/dnswash");
   EXPECT_EQ(p.opt.state_dir, "/run/dnswash");
   EXPECT_EQ(p.opt.on_abi_mismatch, "replace");
@@ -47,6 +48,8 @@ TEST(Options, EveryOption) {
                   "/z",
                   "--mode",
                   "generic",
+                  "--xdp-attach",
+                  "libxdp",
                   "--dry-run",
                   "--allow-chaos",
                   "--pin-dir",
@@ -68,6 +71,7 @@ TEST(Options, EveryOption) {
   EXPECT_EQ(o.zones, (std::vector<std::string>{"a.", "b"}));
   EXPECT_EQ(o.zones_files, std::vector<std::string>{"/z"});
   EXPECT_EQ(o.mode, "generic");
+  EXPECT_EQ(o.xdp_attach, "libxdp");
   EXPECT_TRUE(o.dry_run && o.allow_chaos && o.keep_on_exit && o.fail_closed);
   EXPECT_EQ(o.pin_dir, "/p");
   EXPECT_EQ(o.state_dir, "/s");
@@ -96,6 +100,7 @@ TEST(Options, ConfigFileUsesTheSameKeysAndTheCommandLineWins) {
 TEST(Options, UsageErrorsExitWith2AndHelpWith0) {
   EXPECT_EQ(parse({}).exit_now, 2);                                  // --iface missing
   EXPECT_EQ(parse({"--iface", "e", "--mode", "fast"}).exit_now, 2);  // not a mode
+  EXPECT_EQ(parse({"--iface", "e", "--xdp-attach", "netlink"}).exit_now, 2);
   EXPECT_EQ(parse({"--iface", "e", "--queues", "0"}).exit_now, 2);
   EXPECT_EQ(parse({"--iface", "e", "--bogus"}).exit_now, 2);
   EXPECT_EQ(parse({"--iface", "e", "--config", "/nonexistent/dnswashd.conf"}).exit_now, 2);

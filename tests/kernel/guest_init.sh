@@ -30,6 +30,8 @@ while read -r name binary args; do
   took=$(($(date +%s) - start))
   # dnswash-bpf-verify's per-program lines, for the host's table.
   sed -n 's/^ok   prog /KM prog /p; s/^FAIL prog /KM FAIL prog /p' "/tmp/$name.out"
+  # A test's "note ..." lines (figures worth seeing when it passes), for the host's log.
+  sed -n 's/^note /KM note /p' "/tmp/$name.out"
   if [ $rc -eq 0 ]; then
     echo "KM test $name pass ${took}s"
   else

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The kernel matrix: boots each Debian kernel of the matrix under QEMU (TCG: no KVM here) with a
 # small initramfs (busybox-static, the test binaries and their shared libraries, the BPF
-# objects, the kernel's own veth/tc modules) and runs tests/kernel/guest_tests.list inside.
+# objects, xdp-filter with libxdp's objects, the kernel's own veth/tc modules) and runs tests/kernel/guest_tests.list inside.
 # Prints per kernel the programs, their verified_insns and the tests passed/failed. Exit 1 if
 # any kernel fails to be fetched, to boot, to load a program or to pass a test: never a skip.
 #
@@ -111,12 +111,17 @@ add_module() {
 
 # build_initramfs KROOT OUT: busybox, the list's binaries, the BPF objects, modules, /init.
 build_initramfs() {
-  local kroot=$1 out=$2 root=$work/initramfs moddir name b
+  local kroot=$1 out=$2 root=$work/initramfs moddir name b xdpobj
   rm -rf "$root"
   mkdir -p "$root"/{bin,dev,proc,sys,run,tmp,objects}
   cp /bin/busybox "$root/bin/busybox"
   for b in "${!bin[@]}"; do copy_with_libs "${bin[$b]}" "$root" "$b"; done
   copy_with_libs "$(command -v ip)" "$root" ip
+  # NIC sharing (guest_share.sh): xdp-filter, and the BPF objects libxdp and it load by path.
+  copy_with_libs "$(command -v xdp-filter)" "$root" xdp-filter
+  xdpobj=$(dirname "$(dpkg -L libxdp1 | grep '/xdp-dispatcher\.o$')")
+  mkdir -p "$root$xdpobj"
+  cp "$xdpobj"/xdp-dispatcher.o "$xdpobj"/xdpfilt_*.o "$root$xdpobj/"
   cp "$build"/bpf/gen/*.bpf.o "$root/objects/"
   cp "$here/guest_init.sh" "$root/init"
   cp "$here"/guest_*.sh "$root/usr/bin/"
@@ -153,7 +158,7 @@ for k in "${kernels[@]}"; do
   # The guest's reports: console lines with "KM " (after any terminal escapes the BIOS left).
   tr -d '\r' <"$logf" | sed -n 's/^.*\(KM \)/\1/p' >"$work/km"
   release=$(sed -n 's/^KM release \([^ ]*\).*/\1/p' "$work/km" | head -n1)
-  grep -E '^KM (prog|test|FAIL)' "$work/km" | sed "s/^KM /  [$k] /" >&2 || true
+  grep -E '^KM (prog|test|FAIL|note)' "$work/km" | sed "s/^KM /  [$k] /" >&2 || true
   passed=$(grep -c '^KM test .* pass' "$work/km" || true)
   failed=$(grep -c '^KM test .* FAIL' "$work/km" || true)
   expected=$(grep -cvE '^[[:space:]]*(#|$)' "$list")

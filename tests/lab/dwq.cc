@@ -7,6 +7,10 @@
 //   dwq stream SERVER --served a,b --junk x,y --stop-file F [--rate N] [--timeout-ms N]
 //       sends served and junk names round-robin at N queries/s until F exists, waits for the
 //       last answers, prints one JSON line: sent/answered per kind, the served names lost.
+//   dwq serve ADDRESS --stop-file F
+//       a stand-in server where no real one runs (the kernel-matrix guests): answers every
+//       query with REFUSED (the question echoed) until F exists.
+// --port N (every command): the server's UDP port instead of 53.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -80,6 +84,29 @@ int open_socket(const Server &sv) {
   if (connect(fd, reinterpret_cast<const sockaddr *>(&sv.addr), sv.len) != 0)
     die(std::string("connect: ") + strerror(errno));
   return fd;
+}
+
+int serve(const Server &sv, const std::string &stop_file) {
+  int fd = socket(sv.family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  if (fd < 0) die(std::string("socket: ") + strerror(errno));
+  if (bind(fd, reinterpret_cast<const sockaddr *>(&sv.addr), sv.len) != 0)
+    die(std::string("bind: ") + strerror(errno));
+  while (access(stop_file.c_str(), F_OK) != 0) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    uint8_t buf[4096];
+    sockaddr_storage from{};
+    socklen_t flen = sizeof from;
+    ssize_t n;
+    while ((n = recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr *>(&from), &flen)) >=
+           12) {
+      buf[2] = uint8_t(buf[2] | 0x80);        // QR: an answer
+      buf[3] = uint8_t((buf[3] & 0xf0) | 5);  // REFUSED
+      sendto(fd, buf, size_t(n), 0, reinterpret_cast<sockaddr *>(&from), flen);
+      flen = sizeof from;
+    }
+  }
+  return 0;
 }
 
 int probe(const Server &sv, const std::string &name, int timeout_ms) {
@@ -178,7 +205,9 @@ int stream(const Server &sv, const std::vector<std::string> &served,
 }  // namespace
 
 int main(int argc, char **argv) {
-  if (argc < 3) die("usage: dwq probe SERVER NAME [--timeout-ms N] | dwq stream SERVER ...");
+  if (argc < 3)
+    die("usage: dwq probe SERVER NAME [--timeout-ms N] | dwq stream SERVER ... | dwq serve ADDR "
+        "...");
   std::string cmd = argv[1];
   Server sv = parse_server(argv[2]);
   std::string name, stop_file;
@@ -202,7 +231,14 @@ int main(int argc, char **argv) {
       rate = std::atoi(val().c_str());
     else if (a == "--max-seconds")
       max_seconds = std::atoi(val().c_str());
-    else if (name.empty() && a[0] != '-')
+    else if (a == "--port") {
+      int port = std::atoi(val().c_str());
+      if (port <= 0 || port > 65535) die("--port must be 1..65535");
+      if (sv.family == AF_INET)
+        reinterpret_cast<sockaddr_in *>(&sv.addr)->sin_port = htons(uint16_t(port));
+      else
+        reinterpret_cast<sockaddr_in6 *>(&sv.addr)->sin6_port = htons(uint16_t(port));
+    } else if (name.empty() && a[0] != '-')
       name = a;
     else
       die("unknown argument " + a);
@@ -215,6 +251,10 @@ int main(int argc, char **argv) {
     if (stop_file.empty()) die("stream needs --stop-file");
     if (rate <= 0 || rate > 10000) die("--rate must be 1..10000");
     return stream(sv, served, junk, stop_file, rate, timeout_ms, max_seconds);
+  }
+  if (cmd == "serve") {
+    if (stop_file.empty()) die("serve needs --stop-file");
+    return serve(sv, stop_file);
   }
   die("unknown command " + cmd);
 }
