@@ -41,6 +41,7 @@ timed nfqueue_bench bash bench/nfqueue_bench.sh --markdown "$tmp/nfqueue.md" --b
 timed attack_bench bash bench/attack_bench.sh --markdown "$tmp/attack.md" --build build "${attack_args[@]}" | tee "$tmp/attack.txt"
 timed detector_bench ./build/bench/detector_bench | tee "$tmp/detector.txt"
 timed interop_bench bash bench/interop_bench.sh --markdown "$tmp/interop.md" --build build "${interop_args[@]}" | tee "$tmp/interop.txt"
+timed fleet_bench ./build/bench/fleet_bench --markdown "$tmp/fleet.md" | tee "$tmp/fleet.txt"
 timed sync_bench ./build/bench/sync_bench --markdown="$tmp/sync.md" "${sync_args[@]}" | tee "$tmp/sync.txt"
 insns=$(./build/tests/bpf/datapath_props_test --gtest_filter='Verifier.*' | grep -o 'verified_insns=[0-9]* xlated_bytes=[0-9]* jited_bytes=[0-9]*')
 
@@ -101,6 +102,18 @@ insns=$(./build/tests/bpf/datapath_props_test --gtest_filter='Verifier.*' | grep
   echo "## 4. Zone sync (1,000,000 zones; bench/run.sh --quick: 100,000)"
   echo
   cat "$tmp/sync.md"
+  echo
+  echo "## 4b. Fleet: ban propagation and apply rate over NATS JetStream (docs/fleet.md)"
+  echo
+  echo "Reproduce: \`./build/bench/fleet_bench --markdown=FILE\`"
+  echo
+  echo "A real nats-server with JetStream on loopback in the benchmark's own namespace. Propagation:"
+  echo "node A reports 1,000 bans one after the other, each timed from A's on_local_ban() to the"
+  echo "ban in node B's BPF LPM map; baseline: a core NATS publish to a plain subscriber. Apply"
+  echo "rate: 10,000 bans wait in the stream, node B replays them through its durable consumer;"
+  echo "baseline: the same messages through B's checks and map with no NATS."
+  echo
+  cat "$tmp/fleet.md"
   echo
   echo "## 5. Rolling-subdomain detector (tc egress program, queries signal)"
   echo
