@@ -103,18 +103,6 @@ insns=$(./build/tests/bpf/datapath_props_test --gtest_filter='Verifier.*' | grep
   echo
   cat "$tmp/sync.md"
   echo
-  echo "## 4b. Fleet: ban propagation and apply rate over NATS JetStream (docs/fleet.md)"
-  echo
-  echo "Reproduce: \`./build/bench/fleet_bench --markdown=FILE\`"
-  echo
-  echo "A real nats-server with JetStream on loopback in the benchmark's own namespace. Propagation:"
-  echo "node A reports 1,000 bans one after the other, each timed from A's on_local_ban() to the"
-  echo "ban in node B's BPF LPM map; baseline: a core NATS publish to a plain subscriber. Apply"
-  echo "rate: 10,000 bans wait in the stream, node B replays them through its durable consumer;"
-  echo "baseline: the same messages through B's checks and map with no NATS."
-  echo
-  cat "$tmp/fleet.md"
-  echo
   echo "## 5. Rolling-subdomain detector (tc egress program, queries signal)"
   echo
   echo "Reproduce: \`./build/bench/detector_bench\`"
@@ -131,6 +119,21 @@ insns=$(./build/tests/bpf/datapath_props_test --gtest_filter='Verifier.*' | grep
   echo '```'
   echo
   cat "$tmp/interop.md"
+  echo "## 8. Fleet: ban propagation and apply rate over NATS JetStream (issue 21)"
+  echo
+  echo "Reproduce: \`./build/bench/fleet_bench --markdown FILE\` (root: a namespace of its own)"
+  echo
+  echo "A real nats-server with JetStream on loopback in the benchmark's own namespace. Node B"
+  echo "applies as dnswashd does: into a BanManager over a BPF LPM map shaped like dw_bans and an"
+  echo "LMDB ban store, acking once the store has committed. Propagation: node A reports 1,000"
+  echo "bans one after the other, each timed from A's on_local_ban() to the ban in B's map;"
+  echo "baseline: a core NATS publish to a plain subscriber. Apply rate: 10,000 bans wait in the"
+  echo "stream, B replays the streams through its durable consumers (the latency run's 1,000"
+  echo "come again: 11,000) until every ban is durable; baseline: the same messages through B's"
+  echo "checks, map and store with no NATS."
+  echo
+  cat "$tmp/fleet.md"
+  echo
   echo "## Run time"
   echo
   echo "| benchmark | seconds |"
