@@ -141,14 +141,13 @@ done
 
 # 1. A roller against node 1: banned there by the detector, on 2 and 3 by the fleet, within 1 s.
 roll 1 $ROLLER1
-t0=$(ms_now)
 [[ $(ban_origin 1 $ROLLER1) == detector ]] || netns_fail "node 1 did not ban the roller"
 netns_wait_until 5 "nodes 2 and 3 ban $ROLLER1" all_banned $ROLLER1 2 3
 for n in 2 3; do
   [[ $(ban_origin $n $ROLLER1) == fleet ]] || netns_fail "node $n: origin $(ban_origin $n $ROLLER1)"
   # The delay of node 1's last message as node N saw it (one clock: the lab's machine).
   delay=$(nfield $n fleet.peers.node1.last_delay_ms)
-  log "node $n applied node 1's ban ${delay} ms after it was made (listed $(($(ms_now) - t0)) ms after the roll)"
+  log "node $n applied node 1's ban ${delay} ms after it was made"
   ((delay <= 1000)) || netns_fail "node $n got the ban after ${delay} ms (> 1 s)"
   expect_dropped $n $ROLLER1
   expect_answered $n $CLIENT
@@ -165,12 +164,17 @@ roll 2 $ROLLER2
 expect_dropped 2 $ROLLER2 # enforcement goes on without NATS
 # The outage's length is the scenario, not a synchronisation.
 sleep $((10 - (SECONDS - t_stop) > 0 ? 10 - (SECONDS - t_stop) : 0))
+t1=$(ms_now) # before the start: the figure below includes nats-server's own start-up
 start_nats
-t1=$(ms_now)
 netns_wait_until 10 "nodes 1 and 3 ban $ROLLER2" all_banned $ROLLER2 1 3
-took=$(($(ms_now) - t1))
-log "nodes 1 and 3 banned the roller $took ms after nats-server accepted connections again"
-((took <= 2000)) || netns_fail "the queued ban took $took ms after the restart (> 2 s)"
+for n in 1 3; do
+  # When node N received node 2's message and applied it, by the node's own clock: polling
+  # with dnswashctl from the lab is slower than the fleet on a loaded machine.
+  rx=$(nfield $n fleet.peers.node2.last_message_unix_ms)
+  took=$((rx - t1))
+  log "node $n applied node 2's queued ban $took ms after nats-server was started again"
+  ((took <= 2000)) || netns_fail "node $n got the queued ban $took ms after the restart (> 2 s)"
+done
 [[ $(nfield 2 fleet.queue.dropped) == 0 ]] || netns_fail "node 2 dropped queued messages"
 [[ $(nfield 2 fleet.queue.queued) == 0 ]] || netns_fail "node 2 still has messages queued"
 expect_dropped 1 $ROLLER2
