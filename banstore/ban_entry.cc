@@ -73,8 +73,9 @@ bool valid_key(const dw_ban_key &k, std::string *why) {
 std::string check_entry(const BanEntry &e) {
   std::string why;
   if (!valid_key(e.key, &why)) return why;
-  if (e.origin != DW_BAN_ORIGIN_OPERATOR && e.origin != DW_BAN_ORIGIN_DETECTOR)
-    return "origin " + std::to_string(e.origin) + " is neither operator nor detector";
+  if (e.origin != DW_BAN_ORIGIN_OPERATOR && e.origin != DW_BAN_ORIGIN_DETECTOR &&
+      e.origin != DW_BAN_ORIGIN_FLEET)
+    return "origin " + std::to_string(e.origin) + " is neither operator, detector nor fleet";
   if (e.since_unix_ms < 0 || e.since_unix_ms > kMaxUnixMs)
     return "since_unix_ms " + std::to_string(e.since_unix_ms) + " out of range";
   if (e.offenses > kMaxOffenses) return "offenses " + std::to_string(e.offenses) + " out of range";

@@ -41,6 +41,7 @@ timed nfqueue_bench bash bench/nfqueue_bench.sh --markdown "$tmp/nfqueue.md" --b
 timed attack_bench bash bench/attack_bench.sh --markdown "$tmp/attack.md" --build build "${attack_args[@]}" | tee "$tmp/attack.txt"
 timed detector_bench ./build/bench/detector_bench | tee "$tmp/detector.txt"
 timed interop_bench bash bench/interop_bench.sh --markdown "$tmp/interop.md" --build build "${interop_args[@]}" | tee "$tmp/interop.txt"
+timed fleet_bench ./build/bench/fleet_bench --markdown "$tmp/fleet.md" | tee "$tmp/fleet.txt"
 timed sync_bench ./build/bench/sync_bench --markdown="$tmp/sync.md" "${sync_args[@]}" | tee "$tmp/sync.txt"
 insns=$(./build/tests/bpf/datapath_props_test --gtest_filter='Verifier.*' | grep -o 'verified_insns=[0-9]* xlated_bytes=[0-9]* jited_bytes=[0-9]*')
 
@@ -118,6 +119,21 @@ insns=$(./build/tests/bpf/datapath_props_test --gtest_filter='Verifier.*' | grep
   echo '```'
   echo
   cat "$tmp/interop.md"
+  echo "## 8. Fleet: ban propagation and apply rate over NATS JetStream (issue 21)"
+  echo
+  echo "Reproduce: \`./build/bench/fleet_bench --markdown FILE\` (root: a namespace of its own)"
+  echo
+  echo "A real nats-server with JetStream on loopback in the benchmark's own namespace. Node B"
+  echo "applies as dnswashd does: into a BanManager over a BPF LPM map shaped like dw_bans and an"
+  echo "LMDB ban store, acking once the store has committed. Propagation: node A reports 1,000"
+  echo "bans one after the other, each timed from A's on_local_ban() to the ban in B's map;"
+  echo "baseline: a core NATS publish to a plain subscriber. Apply rate: 10,000 bans wait in the"
+  echo "stream, B replays the streams through its durable consumers (the latency run's 1,000"
+  echo "come again: 11,000) until every ban is durable; baseline: the same messages through B's"
+  echo "checks, map and store with no NATS."
+  echo
+  cat "$tmp/fleet.md"
+  echo
   echo "## Run time"
   echo
   echo "| benchmark | seconds |"

@@ -17,7 +17,7 @@
 #define DW_STATIC_ASSERT(c, m) _Static_assert(c, m)
 #endif
 
-#define DW_ABI_VERSION 6
+#define DW_ABI_VERSION 7
 
 /* Verdict reasons, in one table so the names userspace prints can never drift from the
  * indices the datapath counts. X(id, name, is_drop). All passes come before all drops
@@ -191,6 +191,7 @@ DW_STATIC_ASSERT(sizeof(struct dw_ban_key) == 20, "dw_ban_key layout");
 
 #define DW_BAN_ORIGIN_OPERATOR 1
 #define DW_BAN_ORIGIN_DETECTOR 2
+#define DW_BAN_ORIGIN_FLEET 3 /* applied from another node's report (docs/fleet.md) */
 struct dw_ban_val {
   __u64 expires_ns; /* CLOCK_BOOTTIME; 0 = permanent */
   __u32 origin;     /* DW_BAN_ORIGIN_* */

@@ -8,6 +8,7 @@
 #include "client.h"
 #include "command.h"
 #include "dryrun_cmd.h"
+#include "fleet_cmd.h"
 #include "metrics_cmd.h"
 #include "stats_cmd.h"
 #include "top_cmd.h"
@@ -46,6 +47,7 @@ int main(int argc, char **argv) {
   dnswash::ctl::top::registerCommand(app);
   dnswash::ctl::dryrun::registerCommand(app);
   dnswash::ctl::metrics::registerCommand(app);
+  dnswash::ctl::fleet::registerCommand(app);
 
   try {
     app.parse(argc, argv);

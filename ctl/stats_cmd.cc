@@ -55,6 +55,7 @@ json snapshot(const json &status, const json &counters_reply) {
           {"detector", detector},
           {"ban_store", status.value("ban_store", json(nullptr))},
           {"caps_hit", caps},
+          {"fleet", status.value("fleet", json(nullptr))},
           {"packets", packets},
           {"passed", passed},
           {"dropped", dropped},

@@ -230,6 +230,32 @@ ParsedOptions parse_options(int argc, char **argv) {
   app.add_option("--metrics-clients-per-source", o.metrics_clients_per_source,
                  "Metrics endpoint: connections of one source address (its oldest gives way)")
       ->check(CLI::Range(1u, 4096u));
+  app.add_option("--fleet", o.fleet,
+                 "Share bans with the other nodes through NATS JetStream at these servers "
+                 "(nats://HOST:PORT, comma-separated; docs/fleet.md); \"\" = off");
+  app.add_option("--fleet-node-id", o.fleet_node_id,
+                 "This node's name in the fleet (letters, digits, '-', '_'; default: the host "
+                 "name)");
+  app.add_option("--fleet-quorum", o.fleet_quorum,
+                 "Apply a remote ban only when this many other nodes report the prefix")
+      ->check(CLI::Range(1u, 1000u));
+  app.add_option("--fleet-credentials", o.fleet_credentials,
+                 "NATS credentials and TLS CA file (root-only; docs/fleet.md)");
+  app.add_option("--fleet-queue", o.fleet_queue,
+                 "Messages held for NATS while it is unreachable (more are dropped, counted)")
+      ->check(CLI::Range(1u, 10000000u));
+  app.add_option("--fleet-ready-timeout", o.fleet_ready_timeout,
+                 "How long startup waits for the fleet replay before reporting ready anyway")
+      ->check(duration_check);
+  app.add_option("--fleet-max-age", o.fleet_max_age,
+                 "MaxAge of the timed-ban stream when this node creates it (default: the "
+                 "longest of 1d, --ban-time and a timed --ban-repeat)")
+      ->check(CLI::Validator(
+          [](std::string &v) {
+            std::string err;
+            return v.empty() || parse_duration(v, &err) ? std::string() : err;
+          },
+          "DURATION"));
   app.add_flag("-v,--verbose", o.verbose, "More logging (-v debug, -vv trace)")->default_str("0");
 
   try {

@@ -71,6 +71,14 @@ struct Options {
   // CPU per second; 0 turns sampling off.
   unsigned sample_every = 64;
   unsigned sample_rate = 1000;
+  // The fleet (docs/fleet.md): NATS servers, comma-separated; "" = off.
+  std::string fleet;
+  std::string fleet_node_id;  // "" = the host name
+  unsigned fleet_quorum = 1;
+  std::string fleet_credentials;
+  unsigned fleet_queue = 10000;
+  std::string fleet_ready_timeout = "5s";
+  std::string fleet_max_age;  // "" = the longest of 1d, --ban-time, a timed --ban-repeat
   // ADDR:PORT for the Prometheus /metrics HTTP listener (metrics_feature.h); "" = none.
   std::string metrics_listen;
   // Connection limits (control_server.h, http_listen.h; docs/dnswashd.md "Limits").

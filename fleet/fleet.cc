@@ -173,8 +173,11 @@ void Fleet::poll() {
   if (in.empty()) return;
   int64_t now = now_unix_ms();
   for (const Inbound &i : in) receive(i.subject, i.data, now);
-  target_.commit();  // acked only once durable here: a crash means a redelivery, not a loss
-  link_->ack(std::move(in));
+  // Acked only once durable here: a crash before means a redelivery, not a loss. The target
+  // calls back before the Fleet is destroyed (or never: then the server redelivers).
+  auto batch = std::make_shared<std::vector<Inbound>>(std::move(in));
+  NatsLink *link = link_.get();
+  target_.when_durable([link, batch] { link->ack(std::move(*batch)); });
 }
 
 void Fleet::tick() {
@@ -206,7 +209,6 @@ bool Fleet::replay(std::chrono::milliseconds limit) {
           target_.remove_ban(k);
           ++bans_lifted_;
         }
-      target_.commit();
       return true;
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -60,8 +61,10 @@ class FleetTarget {
   // is done, those the fleet no longer decides are removed.
   virtual std::vector<dw_ban_key> fleet_bans() = 0;
   virtual void apply_shield(const std::string &zone, bool on) = 0;
-  // Makes what was applied durable (the ban state); called before the messages are acked.
-  virtual void commit() {}
+  // Runs `done` once what was applied so far is durable here (the ban store), or at once when
+  // nothing is stored; the messages that carried it are acked in `done`, so a crash before
+  // then means a redelivery, not a loss. `done` may run later, from the target's own loop.
+  virtual void when_durable(std::function<void()> done) { done(); }
 };
 
 struct FleetOptions {

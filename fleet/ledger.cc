@@ -78,6 +78,10 @@ std::optional<Decision> Ledger::decide(const Prefix &p, int64_t now_ms) const {
   d.expires_ms = live[quorum_ - 1]->expires_ms;
   d.nodes = live.size();
   d.start_ms = live.front()->start_ms;
+  for (const auto &[node, r] : p.by_node)
+    if (r.banned && (!r.expires_ms || *r.expires_ms > now_ms) &&
+        d.by.size() + node.size() + 1 <= 255)
+      d.by += (d.by.empty() ? "" : ",") + node;
   for (const Report *r : live) {
     d.start_ms = std::min(d.start_ms, r->start_ms);
     d.manual |= r->manual;

@@ -30,6 +30,7 @@ struct Decision {
   bool manual = false;                // one of them is an operator's ban
   std::string zone;                   // the zone one of them rolled under
   uint32_t offenses = 0;              // the most any of them counted
+  std::string by;                     // the nodes counted, comma-separated (at most 255 chars)
   bool operator==(const Decision &) const = default;
 };
 

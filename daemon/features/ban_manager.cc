@@ -24,6 +24,7 @@ using nlohmann::json;
 namespace {
 
 const char *origin_name(uint32_t o) {
+  if (o == DW_BAN_ORIGIN_FLEET) return "fleet";
   return o == DW_BAN_ORIGIN_DETECTOR ? "detector" : "operator";
 }
 
@@ -82,6 +83,7 @@ void BanManager::unindex(const Key &k, const BanRecord &r) {
   if (r.active) {
     --active_total_;
     if (r.origin == DW_BAN_ORIGIN_DETECTOR) --active_detector_;
+    if (r.origin == DW_BAN_ORIGIN_FLEET) --active_fleet_;
     if (!r.permanent) expiry_.remove(r.expires_boot_ns, k);
   } else if (r.offenses > 0) {
     histories_.erase({r.since_unix_ms, k});
@@ -92,6 +94,7 @@ void BanManager::index(const Key &k, const BanRecord &r) {
   if (r.active) {
     ++active_total_;
     if (r.origin == DW_BAN_ORIGIN_DETECTOR) ++active_detector_;
+    if (r.origin == DW_BAN_ORIGIN_FLEET) ++active_fleet_;
     if (!r.permanent) expiry_.add(r.expires_boot_ns, k);
   } else if (r.offenses > 0) {
     histories_.insert({r.since_unix_ms, k});
@@ -122,9 +125,11 @@ void BanManager::set(const Key &k, std::optional<BanRecord> r, BanChange::Why wh
   else
     ++seq_;
   ch.seq = ++change_seq_;
-  for (const auto &fn : listeners_) fn(ch);
-  journal_.push_back(std::move(ch));
+  // Journal first: a listener may change the bans in turn (the fleet lifts its ban when the
+  // operator deletes one), and the journal must stay in sequence order.
+  journal_.push_back(ch);
   if (journal_.size() > kJournal) journal_.pop_front();
+  for (const auto &fn : listeners_) fn(ch);
 }
 
 std::optional<int64_t> BanManager::expires_unix_ms(const BanRecord &r) const {
@@ -165,6 +170,8 @@ const BanRecord &BanManager::add_operator(const dw_ban_key &key, std::optional<u
 }
 
 const BanRecord &BanManager::apply(BanRecord r) {
+  // The boot-time expiry is this node's to compute (below): a sender's means nothing here.
+  if (r.active && !r.permanent) r.expires_boot_ns = 1;
   if (std::string err = banstore::check_entry(r); !err.empty())
     throw Error("ban " + ban_prefix_text(r.key) + ": " + err);
   Key k = key_of(r.key);
@@ -208,7 +215,9 @@ const BanRecord &BanManager::on_detector_ban(const dw_ban_key &key, uint64_t ker
                                              const std::vector<std::string> &names) {
   Key k = key_of(key);
   BanRecord r;
-  if (auto it = recs_.find(k); it != recs_.end()) r = it->second;
+  // A fleet ban's record is not this node's history: the offense here is the first.
+  if (auto it = recs_.find(k); it != recs_.end() && it->second.origin != DW_BAN_ORIGIN_FLEET)
+    r = it->second;
   bool repeat = r.offenses > 0;
   r.key = key;
   r.origin = DW_BAN_ORIGIN_DETECTOR;
@@ -258,7 +267,10 @@ void BanManager::adopt_from(const KernelView &kernel) {
     BanRecord r = it != recs_.end() ? it->second : BanRecord{};
     bool known = r.offenses > 0 || r.since_unix_ms != 0;
     std::memcpy(&r.key, key.data(), sizeof r.key);
-    r.origin = v.origin == DW_BAN_ORIGIN_DETECTOR ? DW_BAN_ORIGIN_DETECTOR : DW_BAN_ORIGIN_OPERATOR;
+    r.origin = v.origin == DW_BAN_ORIGIN_DETECTOR || v.origin == DW_BAN_ORIGIN_FLEET
+                   ? v.origin
+                   : DW_BAN_ORIGIN_OPERATOR;
+    if (r.origin == DW_BAN_ORIGIN_FLEET && r.source.empty()) r.source = "fleet";
     r.active = true;
     r.permanent = v.expires_ns == 0;
     r.expires_boot_ns = v.expires_ns;
@@ -334,7 +346,16 @@ size_t BanManager::forget_histories() {
 }
 
 size_t BanManager::active(uint32_t origin) const {
-  return origin == DW_BAN_ORIGIN_DETECTOR ? active_detector_ : active_total_ - active_detector_;
+  if (origin == DW_BAN_ORIGIN_DETECTOR) return active_detector_;
+  if (origin == DW_BAN_ORIGIN_FLEET) return active_fleet_;
+  return active_total_ - active_detector_ - active_fleet_;
+}
+
+std::vector<dw_ban_key> BanManager::active_keys(uint32_t origin) const {
+  std::vector<dw_ban_key> out;
+  for (const auto &[k, r] : recs_)
+    if (r.active && r.origin == origin) out.push_back(r.key);
+  return out;
 }
 
 json BanManager::list(size_t offset, size_t limit, size_t *total) const {
@@ -368,6 +389,12 @@ void BanManager::when_saved(uint64_t seq, std::function<void(bool, const std::st
     return;
   }
   waiters_.emplace(seq, std::move(fn));
+}
+
+void BanManager::flush_saves() {
+  if (!writer_) return;
+  writer_->drain();
+  on_writer_ready();
 }
 
 int BanManager::writer_fd() const {

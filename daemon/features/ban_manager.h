@@ -68,8 +68,9 @@ class BanManager {
 
   // Operator ban; seconds nullopt = permanent. Replaces a ban on the same prefix.
   const BanRecord &add_operator(const dw_ban_key &key, std::optional<uint64_t> seconds);
-  // A ban from elsewhere (a fleet node: r.source names it), applied as given: r.active, and
-  // r.expires_unix_ms/length_ms or r.permanent. Throws Error if r fails banstore::check_entry.
+  // A ban from elsewhere (a fleet node: origin DW_BAN_ORIGIN_FLEET, r.source names it),
+  // applied as given: r.active, and r.expires_unix_ms/length_ms or r.permanent; stored like
+  // any other. Throws Error if r fails banstore::check_entry or has already ended.
   const BanRecord &apply(BanRecord r);
   // Removes the ban on exactly this prefix and its offense history; false if there was none.
   bool del(const dw_ban_key &key);
@@ -88,6 +89,10 @@ class BanManager {
   // the detector's events-lost counter moved, and at load).
   void adopt_unknown();
 
+  // Blocks until every change so far was tried by the store, then runs the when_saved()
+  // callbacks that are due (shutdown of a feature whose callbacks must not outlive it).
+  void flush_saves();
+
   // Durability. last_seq() is the sequence number of the latest change; fn(saved, error)
   // runs once every change up to `seq` is durable or failed (at once with no store).
   uint64_t last_seq() const { return seq_; }
@@ -103,7 +108,8 @@ class BanManager {
   std::vector<BanChange> changes_since(uint64_t after_seq, size_t max) const;
   void on_change(std::function<void(const BanChange &)> fn) { listeners_.push_back(std::move(fn)); }
 
-  size_t active(uint32_t origin) const;  // active bans of one origin
+  size_t active(uint32_t origin) const;                        // active bans of one origin
+  std::vector<dw_ban_key> active_keys(uint32_t origin) const;  // walks every record
   size_t active() const { return active_total_; }
   size_t history() const { return histories_.size(); }  // sources with history, no ban
   uint64_t forgotten() const { return forgotten_total_; }
@@ -145,6 +151,7 @@ class BanManager {
   std::set<std::pair<int64_t, Key>> histories_;  // not active, offenses > 0: by since
   size_t active_total_ = 0;
   size_t active_detector_ = 0;
+  size_t active_fleet_ = 0;
   uint64_t seq_ = 0;         // the store writer's numbering
   uint64_t change_seq_ = 0;  // the journal's numbering
   std::deque<BanChange> journal_;

@@ -140,6 +140,48 @@ std::string prometheus_text(const json &status, const Counters &counters) {
     for (const char *why : {"evicted", "timed_out", "oversized"})
       w.sample("dnswash_metrics_closed_total", num(m, why), std::string("why=\"") + why + "\"");
   }
+  if (status.contains("fleet") && status["fleet"].is_object() && flag(status["fleet"], "enabled")) {
+    // The fleet (docs/fleet.md): fixed labels only (reason, stream), no per-peer series.
+    const json &f = status["fleet"];
+    w.single("dnswash_fleet_connected", "gauge", "1 while connected to a NATS server.",
+             flag(f, "connected") ? 1 : 0);
+    w.single("dnswash_fleet_applied_total", "counter", "Fleet messages from other nodes applied.",
+             num(f, "applied"));
+    w.family("dnswash_fleet_rejected_total", "counter",
+             "Fleet messages dropped by the checks, by reason.");
+    if (f.contains("rejected") && f["rejected"].is_object())
+      for (const auto &[why, v] : f["rejected"].items())
+        if (why != "total" && v.is_number())
+          w.sample("dnswash_fleet_rejected_total", v.get<double>(),
+                   "reason=\"" + label_value(why) + "\"");
+    w.single("dnswash_fleet_never_ban_refused_total", "counter",
+             "Remote bans not applied because the local never-ban list covers them.",
+             num(f, "never_ban_refused"));
+    w.single("dnswash_fleet_bans", "gauge", "Bans in force because of other nodes' reports.",
+             num(f, "fleet_bans"));
+    w.single("dnswash_fleet_pending_quorum", "gauge",
+             "Prefixes other nodes ban that are short of --fleet-quorum.",
+             num(f, "pending_quorum"));
+    w.single("dnswash_fleet_peers", "gauge", "Other nodes heard from.",
+             f.contains("peers") && f["peers"].is_object() ? double(f["peers"].size()) : 0);
+    const json q = f.value("queue", json::object());
+    w.single("dnswash_fleet_published_total", "counter", "Messages this node published.",
+             num(q, "published"));
+    w.single("dnswash_fleet_queued", "gauge", "Messages waiting for NATS.", num(q, "queued"));
+    w.single("dnswash_fleet_queue_dropped_total", "counter",
+             "Messages dropped because the outgoing queue was full.", num(q, "dropped"));
+    if (f.contains("streams") && f["streams"].is_array()) {
+      w.family("dnswash_fleet_stream_last_seq", "gauge", "A fleet stream's last sequence.");
+      for (const json &st : f["streams"])
+        w.sample("dnswash_fleet_stream_last_seq", num(st, "last_seq"),
+                 "stream=\"" + label_value(st.value("name", std::string())) + "\"");
+      w.family("dnswash_fleet_stream_lag", "gauge",
+               "Messages this node's durable consumer has yet to deliver.");
+      for (const json &st : f["streams"])
+        w.sample("dnswash_fleet_stream_lag", num(st, "lag"),
+                 "stream=\"" + label_value(st.value("name", std::string())) + "\"");
+    }
+  }
   w.family("dnswash_info", "gauge", "The filter's mode and version (value always 1).");
   w.sample("dnswash_info", 1,
            "mode=\"" + label_value(status.value("mode", std::string())) + "\",version=\"" +

@@ -145,6 +145,61 @@ TEST_F(BanManagerTest, StateSurvivesARestartWithItsRemainingTime) {
   EXPECT_EQ(v.expires_ns, 0u);
 }
 
+// A fleet ban (docs/fleet.md) goes through the same store: after a restart it is in force
+// again with origin fleet and its source, counted apart; the detector's offense on the same
+// prefix starts a history of this node's own (the fleet record is not one).
+TEST_F(BanManagerTest, AFleetBanIsStoredLikeAnyOther) {
+  int64_t now = now_unix_ms();
+  {
+    BanManager m(map.fd, path, {7200, 0});
+    m.load();
+    std::vector<BanChange> seen;
+    m.on_change([&](const BanChange &c) { seen.push_back(c); });
+    BanRecord r;
+    r.key = key("198.51.100.7");
+    r.origin = DW_BAN_ORIGIN_FLEET;
+    r.active = true;
+    r.since_unix_ms = now;
+    r.expires_unix_ms = now + 600000;
+    r.length_ms = 600000;
+    r.offenses = 0;
+    r.source = "node1,node2";
+    m.apply(r);
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].record.origin, uint32_t(DW_BAN_ORIGIN_FLEET));
+    EXPECT_EQ(m.active(DW_BAN_ORIGIN_FLEET), 1u);
+    EXPECT_EQ(m.active(DW_BAN_ORIGIN_OPERATOR), 0u);
+    r.key = key("198.51.100.8");
+    r.expires_unix_ms = now - 1;  // ended: refused, nothing changes
+    EXPECT_THROW(m.apply(r), Error);
+    EXPECT_EQ(seen.size(), 1u);
+    m.flush_saves();
+  }
+  BanMap fresh;
+  BanManager m(fresh.fd, path, {7200, 0});
+  m.load();
+  dw_ban_val v{};
+  ASSERT_TRUE(fresh.get("198.51.100.7", &v));
+  EXPECT_EQ(v.origin, uint32_t(DW_BAN_ORIGIN_FLEET));
+  EXPECT_GT(v.expires_ns, boottime_ns() + 590ull * 1000000000ull);
+  const BanRecord *r = m.find(key("198.51.100.7"));
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->source, "node1,node2");
+  EXPECT_EQ(m.active(DW_BAN_ORIGIN_FLEET), 1u);
+  auto keys = m.active_keys(DW_BAN_ORIGIN_FLEET);
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(ban_prefix_text(keys[0]), "198.51.100.7");
+  size_t total = 0;
+  EXPECT_EQ(m.list(0, 10, &total)[0]["origin"], "fleet");
+  const BanRecord &d =
+      m.on_detector_ban(key("198.51.100.7"), boottime_ns() + 7200000000000ull, "a.test", {});
+  EXPECT_EQ(d.origin, uint32_t(DW_BAN_ORIGIN_DETECTOR));
+  EXPECT_EQ(d.offenses, 1u);  // a first offense here: 2 h, not the repeat's permanent ban
+  EXPECT_FALSE(d.permanent);
+  EXPECT_TRUE(d.source.empty());
+  EXPECT_EQ(m.active(DW_BAN_ORIGIN_FLEET), 0u);
+}
+
 // A state file of the JSON format earlier versions wrote: one timed operator ban.
 static void write_legacy_ban(const std::string &path, const std::string &boot_id,
                              int64_t expires_unix_ms, int64_t length_ms) {
