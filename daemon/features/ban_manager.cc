@@ -545,11 +545,13 @@ void BanManager::restore(std::vector<BanRecord> recs, bool from_store, const Ker
     put_vals.push_back(v);
     put_index.push_back(i);
   }
+  auto t_map = std::chrono::steady_clock::now();
   ban_put_all(fd_, put_keys.data(), put_vals.data(), put_keys.size(),
               [&](size_t j, const std::string &why) {
                 spdlog::error("restoring a ban: {}", why);
                 keep[put_index[j]] = 0;
               });
+  auto t_index = std::chrono::steady_clock::now();
   for (size_t i = 0; i < recs.size(); ++i) {
     if (!keep[i]) continue;
     BanRecord &r = recs[i];
@@ -564,9 +566,14 @@ void BanManager::restore(std::vector<BanRecord> recs, bool from_store, const Ker
       recs_.insert_or_assign(recs_.end(), k, std::move(r));
     }
   }
+  auto ms = [](auto a, auto b) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
+  };
   if (restored || ended)
-    spdlog::info("bans: {} restored from {}{}", restored, from_store ? path_ : legacy_,
-                 ended ? ", " + std::to_string(ended) + " ended while the daemon was down" : "");
+    spdlog::info("bans: {} restored from {}{} (map {} ms, indexes {} ms)", restored,
+                 from_store ? path_ : legacy_,
+                 ended ? ", " + std::to_string(ended) + " ended while the daemon was down" : "",
+                 ms(t_map, t_index), ms(t_index, std::chrono::steady_clock::now()));
 }
 
 void BanManager::load(bool map_shared) {
@@ -580,7 +587,12 @@ void BanManager::load(bool map_shared) {
     std::vector<banstore::BanStore::Skipped> skipped;
     if (store_->open_error().empty()) {
       try {
+        auto t0 = std::chrono::steady_clock::now();
         recs = store_->load(&skipped);
+        spdlog::info("bans: {} records read from {} in {} ms", recs.size(), path_,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - t0)
+                         .count());
       } catch (const std::exception &e) {
         spdlog::error("bans: {}", e.what());
       }
