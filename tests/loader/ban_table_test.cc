@@ -16,8 +16,8 @@ struct Map {
   int fd;
   Map() {
     LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
-    fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "test_bans", sizeof(dw_ban_key),
-                        sizeof(dw_ban_val), DW_BANS_MAX, &o);
+    fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "test_bans", sizeof(dw_ban_key), sizeof(dw_ban_val),
+                        DW_BANS_MAX, &o);
   }
   ~Map() {
     if (fd >= 0) close(fd);
@@ -74,11 +74,11 @@ TEST(BanPutAll, ARefusedEntryIsNamedAndTheRestGoIn) {
   keys[bad].prefixlen = 129;  // longer than the trie's 128 bits: the kernel says EINVAL
   std::vector<size_t> failed;
   std::string why;
-  size_t put = dnswash::ban_put_all(m.fd, keys.data(), vals.data(), n,
-                                    [&](size_t i, const std::string &w) {
-                                      failed.push_back(i);
-                                      why = w;
-                                    });
+  size_t put =
+      dnswash::ban_put_all(m.fd, keys.data(), vals.data(), n, [&](size_t i, const std::string &w) {
+        failed.push_back(i);
+        why = w;
+      });
   EXPECT_EQ(put, n - 1);
   ASSERT_EQ(failed, std::vector<size_t>{bad});
   EXPECT_NE(why.find("adding ban"), std::string::npos) << why;
