@@ -5,6 +5,11 @@
 // Prints one JSON object:
 //   fsync_p50/p99_ms   baseline measured in the same run: one 128-byte pwrite + fdatasync on
 //                      DIR's filesystem, the floor under any durable acknowledgement
+//   commit_p50/p99_ms  one ban record written alone in an LMDB transaction (BanStore::write)
+//                      with N bans in the store: the floor under an acknowledgement in this
+//                      design (LMDB syncs twice per commit: the data pages, then the meta page)
+//   put_single_s       N entries into a fresh map, one bpf_map_update_elem each (the old way)
+//   put_batch_s        the same with ban_put_all (bpf_map_update_batch in chunks)
 //   fill_s             N operator bans added and saved (group commits)
 //   store_read_s       the store alone: N records read and checked
 //   restart_s          a fresh map and a new BanManager: read the store, N bans into the map
@@ -29,6 +34,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ban_manager.h"
+#include "ban_store.h"
 #include "ban_table.h"
 #include "prefix_text.h"
 
@@ -165,6 +171,55 @@ int main(int argc, char **argv) {
   out["restart_s"] = since_ms(t0) / 1000;
   out["restart_cpu_s"] = cpu_s() - c0;
   out["restored"] = m.active();
+
+  {
+    // The floor under an acknowledgement: one record per durable LMDB commit, on the store
+    // as it is now (N bans). The restarted manager's writer is idle meanwhile.
+    dnswash::banstore::BanStore s(path);
+    std::vector<double> commits;
+    for (uint32_t i = 0; i < 200; ++i) {
+      dnswash::banstore::BanEntry e;
+      e.key = key_n(n + 20000 + i);
+      e.origin = DW_BAN_ORIGIN_OPERATOR;
+      e.active = true;
+      e.permanent = true;
+      e.since_unix_ms = 1;
+      auto c0 = Clock::now();
+      std::string err = s.write({{e.key, e}});
+      commits.push_back(since_ms(c0));
+      if (!err.empty()) {
+        fprintf(stderr, "commit: %s\n", err.c_str());
+        return 1;
+      }
+    }
+    out["commit_p50_ms"] = pct(commits, 0.5);
+    out["commit_p99_ms"] = pct(commits, 0.99);
+    std::vector<dnswash::banstore::BanStore::Change> undo;
+    for (uint32_t i = 0; i < 200; ++i) undo.push_back({key_n(n + 20000 + i), std::nullopt});
+    s.write(undo);
+  }
+  {
+    // The map puts of a restart alone: one syscall per entry against the batch.
+    std::vector<dw_ban_key> keys(n);
+    std::vector<dw_ban_val> vals(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      keys[i] = key_n(i);
+      vals[i] = {dnswash::boottime_ns() + 3600000000000ull, DW_BAN_ORIGIN_OPERATOR, 0};
+    }
+    int single = new_map();
+    auto p0 = Clock::now();
+    for (uint32_t i = 0; i < n; ++i) dnswash::ban_put(single, keys[i], vals[i]);
+    out["put_single_s"] = since_ms(p0) / 1000;
+    close(single);
+    int batch = new_map();
+    p0 = Clock::now();
+    size_t put = dnswash::ban_put_all(
+        batch, keys.data(), vals.data(), n,
+        [](size_t, const std::string &why) { fprintf(stderr, "put: %s\n", why.c_str()); });
+    out["put_batch_s"] = since_ms(p0) / 1000;
+    out["put_batch_entries"] = put;
+    close(batch);
+  }
 
   std::vector<double> sweeps;
   for (int i = 0; i < 20; ++i) {

@@ -18,7 +18,10 @@ namespace dnswash::daemon {
 namespace {
 
 constexpr size_t kMaxRequest = 8192;
-constexpr int kAcceptsPerRound = 64;  // the rest wait in the backlog for the next round
+// The kernel caps it at net.core.somaxconn (4096 by default since 5.4). A deep queue holds a
+// scraper's connection while slowloris clients reconnect as fast as they are evicted; the
+// queue is emptied every round (accept_all), so its depth costs no latency.
+constexpr int kBacklog = 4096;
 
 std::string source_of(const sockaddr_storage &a) {
   if (a.ss_family == AF_INET6) {
@@ -99,7 +102,7 @@ HttpListener::HttpListener(DaemonHooks &hooks, const std::string &spec, std::str
                                ": cannot bind (is the address on this "
                                "host and the port free?)",
                            errno));
-  if (listen(listen_.get(), 512) != 0)
+  if (listen(listen_.get(), kBacklog) != 0)
     throw Error(errno_text("--metrics-listen " + spec + ": listen", errno));
   sockaddr_storage bound;
   socklen_t blen = sizeof bound;
@@ -118,12 +121,19 @@ HttpListener::~HttpListener() {
 }
 
 void HttpListener::accept_all() {
-  for (int i = 0; i < kAcceptsPerRound; ++i) {
+  // Until the queue is empty: one accept per round (or a few) lets reconnecting slowloris
+  // clients fill the queue, and a scraper's SYN is then dropped and retried a second later.
+  // Each accepted connection past a limit evicts an older one. At most a queue's worth per
+  // round, so a connection flood cannot keep the loop from its other work.
+  for (int i = 0; i < kBacklog; ++i) {
     sockaddr_storage peer{};
     socklen_t plen = sizeof peer;
     int fd = accept4(listen_.get(), reinterpret_cast<sockaddr *>(&peer), &plen,
                      SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN, or a client gone before we got to it
+    if (fd < 0) {
+      if (errno == ECONNABORTED || errno == EINTR) continue;  // a client gone before we got to it
+      return;                                                 // EAGAIN: the queue is empty
+    }
     UniqueFd cfd(fd);
     std::string src = source_of(peer);
     // A source at its limit gives up its oldest connection; a full server takes one from the

@@ -17,6 +17,9 @@
 #include <sched.h>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+#include <sstream>
 
 #include "ban_manager.h"
 #include "ban_store.h"
@@ -28,6 +31,18 @@
 
 namespace dnswash::daemon {
 namespace {
+
+// The log while it lives: the default logger writes to a string as well.
+struct LogCapture {
+  std::ostringstream text;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink =
+      std::make_shared<spdlog::sinks::ostream_sink_mt>(text);
+  LogCapture() { spdlog::default_logger()->sinks().push_back(sink); }
+  ~LogCapture() {
+    auto &sinks = spdlog::default_logger()->sinks();
+    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink), sinks.end());
+  }
+};
 
 namespace fs = std::filesystem;
 
@@ -415,9 +430,12 @@ TEST_F(BanManagerTest, OneBadEntryInTheStateFileIsSkippedTheRestKept) {
          {"zone", nullptr},
          {"active", true}});
   std::ofstream(legacy) << nlohmann::json{{"version", 1}, {"boot_id", ""}, {"bans", bans}}.dump();
+  LogCapture log;
   BanManager m(map.fd, path, {7200, 0}, legacy);
   m.load();
   EXPECT_EQ(m.active(), 1000u);
+  EXPECT_NE(log.text.str().find("skipping the ban on 10.9.9.9"), std::string::npos)
+      << log.text.str();
   auto st = m.store_status();
   ASSERT_EQ(st["skipped_at_load"].size(), 1u);
   EXPECT_NE(st["skipped_at_load"][0].get<std::string>().find("10.9.9.9"), std::string::npos)
@@ -435,9 +453,12 @@ TEST_F(BanManagerTest, OneBadRecordInTheStoreIsSkippedTheRestKept) {
   }
   ASSERT_EQ(raw_put(path, key("10.9.9.9")), 0);
   BanMap fresh;
+  LogCapture log;
   BanManager m(fresh.fd, path, {7200, 0});
   m.load();
   EXPECT_EQ(m.active(), 1000u);
+  EXPECT_NE(log.text.str().find("skipped the ban on 10.9.9.9"), std::string::npos)
+      << log.text.str();
   auto st = m.store_status();
   ASSERT_EQ(st["skipped_at_load"].size(), 1u) << st.dump();
   EXPECT_NE(st["skipped_at_load"][0].get<std::string>().find("10.9.9.9"), std::string::npos);

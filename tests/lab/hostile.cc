@@ -11,9 +11,12 @@
 //     hostile child stays until a line is written to PATH (the caller measures other things
 //     meanwhile); it is killed when this process exits either way.
 //   hostile http --connect ADDR:PORT [--slow N] [--scrapes K] [--timeout-ms T]
+//                [--hold-fifo PATH]
 //     N slowloris connections (500) that send a header line's first bytes and then one byte a
 //     second (reconnecting when closed), then K scrapes (50) of /metrics with a T ms timeout
-//     (2000) each; prints a JSON summary (ok, failed, latency p50/p99/max).
+//     (2000) each; prints a JSON summary (ok, failed, latency p50/p99/max). With --hold-fifo
+//     the slowloris connections stay until a line is written to PATH (the caller scrapes from
+//     another address meanwhile; the summary is printed first).
 // Exit status 0 when every measured request succeeded, 1 otherwise (the figures are printed
 // either way).
 #include <arpa/inet.h>
@@ -77,9 +80,12 @@ int unix_connect(const std::string &iface) {
 // The hostile child: connects, reports readiness on `ready`, then holds until killed.
 [[noreturn]] void hostile_child(const std::string &iface, uid_t uid, int idle, int pipe,
                                 int ready) {
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
   raise_nofile();
   if (setresgid(uid, uid, uid) != 0 || setresuid(uid, uid, uid) != 0) _exit(3);
+  // After the uid change, which clears the parent-death signal: a parent killed by the test's
+  // clean-up takes this child with it (else it lingers and holds the test's output open).
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() == 1) _exit(4);
   std::vector<int> fds;
   int counts[2] = {0, 0};
   for (int i = 0; i < idle; ++i)
@@ -250,7 +256,7 @@ bool scrape(const sockaddr_storage &ss, socklen_t len, int timeout_ms) {
 }
 
 int http(int argc, char **argv) {
-  std::string target;
+  std::string target, hold;
   int slow = 500, scrapes = 50, timeout_ms = 2000;
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string a = argv[i];
@@ -262,6 +268,8 @@ int http(int argc, char **argv) {
       scrapes = std::stoi(argv[i + 1]);
     else if (a == "--timeout-ms")
       timeout_ms = std::stoi(argv[i + 1]);
+    else if (a == "--hold-fifo")
+      hold = argv[i + 1];
   }
   sockaddr_storage ss;
   socklen_t len;
@@ -321,10 +329,19 @@ int http(int argc, char **argv) {
       ++lat.failed;
     usleep(20000);
   }
-  kill(child, SIGKILL);
-  waitpid(child, nullptr, 0);
   json out = {{"slowloris", slow}, {"scrapes", lat.summary()}};
   printf("%s\n", out.dump().c_str());
+  fflush(stdout);
+  if (!hold.empty()) {
+    FILE *f = fopen(hold.c_str(), "r");
+    if (f) {
+      char line[64];
+      (void)!fgets(line, sizeof line, f);
+      fclose(f);
+    }
+  }
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
   return lat.failed ? 1 : 0;
 }
 

@@ -240,6 +240,7 @@ LAB_BANS_DIR=$LAB_DIR/bans # dnswashd --ban-state-dir (bans and offense history)
 LAB_DAEMON_LOG=$LAB_DIR/dnswashd.log
 LAB_DAEMON_PID=
 LAB_DAEMON_RC=
+LAB_DAEMON_WRAP=() # a command that execs its arguments, put before dnswashd (e.g. nsenter -m)
 LAB_BG_PIDS=()
 netns_track_pids LAB_BG_PIDS LAB_DAEMON_PID
 
@@ -291,7 +292,7 @@ lab_named_start() {
 # state dir; returns once its control socket answers `status`.
 lab_daemon_start() {
   # --ban-state-dir inside the lab: bans must never leak into /var/lib/dnswash or the next test.
-  ip netns exec "$LAB_NS_S" "$DNSWASHD" --iface "$LAB_IF" --named-conf "$LAB_NAMED_CONF" --pin-dir "$LAB_BPFFS" \
+  "${LAB_DAEMON_WRAP[@]}" ip netns exec "$LAB_NS_S" "$DNSWASHD" --iface "$LAB_IF" --named-conf "$LAB_NAMED_CONF" --pin-dir "$LAB_BPFFS" \
     --state-dir "$LAB_STATE_DIR" --ban-state-dir "$LAB_BANS_DIR" "$@" >>"$LAB_DAEMON_LOG" 2>&1 &
   LAB_DAEMON_PID=$!
   local deadline=$((SECONDS + 30))
