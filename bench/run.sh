@@ -41,6 +41,8 @@ timed nfqueue_bench bash bench/nfqueue_bench.sh --markdown "$tmp/nfqueue.md" --b
 timed attack_bench bash bench/attack_bench.sh --markdown "$tmp/attack.md" --build build "${attack_args[@]}" | tee "$tmp/attack.txt"
 timed detector_bench ./build/bench/detector_bench | tee "$tmp/detector.txt"
 timed interop_bench bash bench/interop_bench.sh --markdown "$tmp/interop.md" --build build "${interop_args[@]}" | tee "$tmp/interop.txt"
+timed shield_bench ./build/bench/shield_bench | tee "$tmp/shield.txt"
+timed resolver_attack_bench bash bench/resolver_attack_bench.sh --markdown "$tmp/resolver.md" --build build | tee "$tmp/resolver.txt"
 timed sync_bench ./build/bench/sync_bench --markdown="$tmp/sync.md" "${sync_args[@]}" | tee "$tmp/sync.txt"
 insns=$(./build/tests/bpf/datapath_props_test --gtest_filter='Verifier.*' | grep -o 'verified_insns=[0-9]* xlated_bytes=[0-9]* jited_bytes=[0-9]*')
 
@@ -118,6 +120,17 @@ insns=$(./build/tests/bpf/datapath_props_test --gtest_filter='Verifier.*' | grep
   echo '```'
   echo
   cat "$tmp/interop.md"
+  echo
+  echo "## 8. Zone shield: a random-subdomain attack relayed by a resolver (issue 17)"
+  echo
+  cat "$tmp/resolver.md"
+  echo
+  echo "### 8b. Zone shield: per-packet cost in XDP"
+  echo
+  echo "Reproduce: \`./build/bench/shield_bench\`"
+  echo
+  grep -E '^\||^kernel bytes' "$tmp/shield.txt"
+  echo
   echo "## Run time"
   echo
   echo "| benchmark | seconds |"

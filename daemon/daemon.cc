@@ -29,6 +29,7 @@
 #include "daemon_hooks.h"
 #include "bans_feature.h"
 #include "detector_feature.h"
+#include "shield_feature.h"
 #include "counters.h"
 #include "dnswash_skel.h"
 #include "error.h"
@@ -441,6 +442,7 @@ void Daemon::start_features() {
   features_.push_back(std::move(bans));
   features_.push_back(std::make_unique<OddAnswersFeature>(*this));
   features_.push_back(std::make_unique<DetectorFeature>(*this, bans_ref));
+  features_.push_back(std::make_unique<ShieldFeature>(*this));  // part of --detector
   features_.push_back(std::make_unique<SamplerFeature>(*this));
   features_.push_back(std::make_unique<CheckFeature>(*this));
   features_.push_back(std::make_unique<MetricsFeature>(*this));
