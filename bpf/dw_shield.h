@@ -55,7 +55,6 @@ static __always_inline int dw_names_probe(void *set, __u32 mask, __u64 digest, i
   return b ? dw_names_bucket_has(b, want, ignore) : 0;
 }
 
-
 /* The walk's state. Under bpf_loop, so the body is verified once whatever the name length. */
 struct dw_shield_walk {
   const struct dw_scratch *sc;

@@ -187,8 +187,7 @@ ParsedOptions parse_options(int argc, char **argv) {
   app.add_option("--shield-transfer-from", o.shield_transfer_from,
                  "Zone shield: named's address (ADDR or [ADDR]:PORT) for zone transfers (AXFR) "
                  "and SOA serial polls; named.conf must allow-transfer to this host");
-  app.add_option("--ban-time", o.ban_time, "Length of a first detector ban")
-      ->check(duration_check);
+  app.add_option("--ban-time", o.ban_time, "Length of a first detector ban")->check(duration_check);
   app.add_option("--ban-repeat", o.ban_repeat,
                  "Ban for an offense after an earlier ban: permanent or a DURATION")
       ->check(CLI::Validator(
