@@ -192,9 +192,23 @@ TEST_F(Shield, ADnsCookieIsEchoedWithAServerCookie) {
 
 TEST_F(Shield, TcAndDropActionsAndDryRun) {
   shield(DW_SHIELD_ACT_TC);
-  Out o = run(query("zz.shop.example"));
-  ASSERT_EQ(o.action, 3);
-  EXPECT_EQ(o.frame[14 + 20 + 8 + 2] & 0x02, 0x02);  // TC
+  for (int family : {4, 6}) {
+    // The truncated reply: QR TC, RD kept, RCODE 0, the question echoed and nothing after it
+    // (the query's OPT cut), lengths and UDP checksum right.
+    Out o = run(query("zz.shop.example", family, true, true));
+    ASSERT_EQ(o.action, 3) << family;
+    const Bytes &r = o.frame;
+    size_t udp = 14 + (family == 4 ? 20 : 40), dns = udp + 8;
+    EXPECT_EQ(r[dns + 2], 0x80 | 0x02 | 0x01) << family;
+    EXPECT_EQ(r[dns + 3], 0);
+    EXPECT_EQ(be16(r, dns + 4), 1);
+    EXPECT_EQ(be16(r, dns + 6) | be16(r, dns + 8) | be16(r, dns + 10), 0);
+    EXPECT_EQ(r.size(), dns + 12 + N("zz.shop.example").wire_length() + 4);
+    EXPECT_EQ(be16(r, udp + 4), r.size() - udp);
+    uint32_t s = family == 4 ? sum16(&r[14 + 12], 8) : sum16(&r[14 + 8], 32);
+    s += 17 + be16(r, udp + 4);
+    EXPECT_EQ(fold(sum16(&r[udp], r.size() - udp, s)), 0xffff) << "UDP checksum";
+  }
   shield(DW_SHIELD_ACT_DROP);
   EXPECT_EQ(run(query("zz.shop.example")).action, 1 /* XDP_DROP */);
   shield(DW_SHIELD_ACT_NXDOMAIN);
