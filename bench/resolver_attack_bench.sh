@@ -22,7 +22,7 @@ while (($#)); do
     *) echo "usage: $0 [--markdown FILE] [--seconds S] [--build DIR]" >&2; exit 2 ;;
   esac
 done
-export DNSWASHD=$root/$build/loader/daemon/dnswashd DWQ=$root/$build/tests/lab/dwq \
+export DNSWASHD=$root/$build/daemon/dnswashd DWQ=$root/$build/tests/lab/dwq \
   LAB_CTL=$root/$build/tests/lab/lab_ctl NO_BPF_EXEC=/bin/true
 for t in "$DNSWASHD" "$DWQ" "$LAB_CTL"; do [[ -x $t ]] || { echo "build $t first" >&2; exit 1; }; done
 # shellcheck source=tests/support/netns.sh
