@@ -139,6 +139,7 @@ std::string prometheus_text(const json &status, const Counters &counters) {
              "Metrics connections the daemon closed before an answer, by why.");
     for (const char *why : {"evicted", "timed_out", "oversized"})
       w.sample("dnswash_metrics_closed_total", num(m, why), std::string("why=\"") + why + "\"");
+  }
   // Zone shield (docs/detector.md): per zone, from the `shield` status section.
   if (status.contains("shield") && status["shield"].is_object() &&
       status["shield"].contains("zones") && status["shield"]["zones"].is_array() &&
