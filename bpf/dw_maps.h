@@ -198,6 +198,13 @@ struct dw_shield_cur {
   __u32 verdict;    /* DW_SHIELD_V_* */
   __u32 nl;         /* labels of the question */
   __u32 pad;
+  /* Helper arguments in map memory, not on the stack: 6.1 adds up the stacks of dnswash_xdp,
+   * dw_shield_hook, the walk's callback and dw_shield_cur_digest (each rounded up to 32) against
+   * 512 bytes, and a map value can be a helper's key or value. */
+  __u64 key; /* a dw_shield_zones key */
+  __u32 idx; /* a name set bucket's index */
+  __u32 pad2;
+  struct dw_shield_stat init; /* a new dw_shield_stats entry */
 };
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
