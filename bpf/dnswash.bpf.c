@@ -101,7 +101,8 @@ int dnswash_xdp(struct xdp_md *ctx) {
     int s = dw_shield_hook(ctx, !(cfg->flags & DW_CFG_DRY_RUN));
     if (s) {
       r = DW_R_SHIELD;
-      if (s == DW_SHIELD_R_REPLY) slip_tx = dw_shield_reply(ctx) == DW_SHIELD_R_TX;
+      if (s == DW_SHIELD_R_REPLY)
+        slip_tx = dw_shield_reply(ctx) == DW_SHIELD_R_EMIT && dw_shield_emit(ctx) == 0;
     }
   }
   st->counters[(__u32)r & (DW_COUNTER_SLOTS - 1)] += 1; /* own row: no atomic needed */

@@ -201,9 +201,11 @@ struct dw_shield_cur {
   /* Helper arguments in map memory, not on the stack: 6.1 adds up the stacks of dnswash_xdp,
    * dw_shield_hook, the walk's callback and dw_shield_cur_digest (each rounded up to 32) against
    * 512 bytes, and a map value can be a helper's key or value. */
-  __u64 key; /* a dw_shield_zones key */
-  __u32 idx; /* a name set bucket's index */
-  __u32 pad2;
+  __u64 key;                  /* a dw_shield_zones key */
+  __u32 idx;                  /* a name set bucket's index */
+  __u32 r_len;                /* dw_shield_reply -> dw_shield_emit: the message's length, */
+  __u32 r_l3_off;             /* the frame's L3 offset, */
+  __u32 r_v6;                 /* 1 for IPv6 */
   struct dw_shield_stat init; /* a new dw_shield_stats entry */
 };
 struct {

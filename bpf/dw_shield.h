@@ -295,18 +295,22 @@ __attribute__((noinline)) int dw_shield_build(__u32 q_end, __u32 msg_len, __u32 
   return (int)len;
 }
 
-/* Stage 3: the frame becomes the reply carrying the message dw_shield_build left in scratch
- * (len bytes): sized to it, the message written over the query's, MACs, addresses and ports
+/* Stage 3, called by dnswash_xdp after dw_shield_reply: the frame becomes the reply carrying
+ * the message dw_shield_build left in scratch (its length and the frame's layout in
+ * dw_shield_cur): sized to it, the message written over the query's, MACs, addresses and ports
  * swapped, lengths and checksums as in dw_slip_send. Returns 0 once the frame is the reply. */
-__attribute__((noinline)) int dw_shield_emit(struct xdp_md *ctx, __u32 l3_off, __u32 v6,
-                                             __u32 len) {
-  __u32 cpu = bpf_get_smp_processor_id(), frame_len, new_len, dns_off, i;
+__attribute__((noinline)) int dw_shield_emit(struct xdp_md *ctx) {
+  __u32 cpu = bpf_get_smp_processor_id(), zero = 0, frame_len, new_len, dns_off, i, l3_off, v6, len;
   struct dw_cpu_state *st = bpf_map_lookup_elem(&dw_cpu, &cpu);
+  const struct dw_shield_cur *cur = bpf_map_lookup_elem(&dw_shield_cur_map, &zero);
   struct dw_scratch *sc;
   __u8 *data, *end, *l3, *udp;
   __u16 udp_len_be, csum;
-  if (!ctx || !st) return -1;
+  if (!ctx || !st || !cur) return -1;
   sc = &st->scratch;
+  l3_off = cur->r_l3_off;
+  v6 = cur->r_v6;
+  len = cur->r_len;
   l3_off = DW_BOUND(l3_off, 0x1f);
   len = DW_BOUND(len, 0x1ff);
   if (l3_off < 14 || l3_off > 22) return -1;
@@ -325,7 +329,10 @@ __attribute__((noinline)) int dw_shield_emit(struct xdp_md *ctx, __u32 l3_off, _
   l3 = data + l3_off;
   udp_len_be = __builtin_bswap16((__u16)(8 + len));
   if (!v6) {
-    struct dw_udp4_pseudo ph;
+    /* The pseudo-headers live in label_off (read by dw_shield_reply before this stage), not
+     * on the stack: 6.1 adds up the stacks of dnswash_xdp, dw_shield_reply and this function
+     * against 512 bytes (the Debian 12 guest counted 544). */
+    struct dw_udp4_pseudo *ph = (struct dw_udp4_pseudo *)(void *)sc->label_off;
     __u32 sum = 0;
     if (l3 + 20 + 8 > end) return -1;
     udp = l3 + 20;
@@ -336,36 +343,36 @@ __attribute__((noinline)) int dw_shield_emit(struct xdp_md *ctx, __u32 l3_off, _
 #pragma unroll
     for (i = 0; i < 20; i += 2) sum += *(__u16 *)(l3 + i);
     *(__u16 *)(l3 + 10) = dw_csum_fold(sum);
-    __builtin_memcpy(ph.saddr, l3 + 12, 4);
-    __builtin_memcpy(ph.daddr, l3 + 16, 4);
-    ph.zero = 0;
-    ph.proto = DW_IPPROTO_UDP;
-    ph.udp_len = udp_len_be;
+    __builtin_memcpy(ph->saddr, l3 + 12, 4);
+    __builtin_memcpy(ph->daddr, l3 + 16, 4);
+    ph->zero = 0;
+    ph->proto = DW_IPPROTO_UDP;
+    ph->udp_len = udp_len_be;
     DW_SWAP(udp, udp + 2, __u16);
-    ph.sport = *(__u16 *)udp;
-    ph.dport = *(__u16 *)(udp + 2);
-    ph.len = udp_len_be;
-    ph.check = 0;
-    csum = dw_slip_udp_csum(&ph, sizeof(ph), sc, len);
+    ph->sport = *(__u16 *)udp;
+    ph->dport = *(__u16 *)(udp + 2);
+    ph->len = udp_len_be;
+    ph->check = 0;
+    csum = dw_slip_udp_csum(ph, sizeof(*ph), sc, len);
   } else {
-    struct dw_udp6_pseudo ph;
+    struct dw_udp6_pseudo *ph = (struct dw_udp6_pseudo *)(void *)sc->label_off;
     if (l3 + 40 + 8 > end) return -1;
     udp = l3 + 40;
     DW_SWAP(l3 + 8, l3 + 24, __u64);
     DW_SWAP(l3 + 16, l3 + 32, __u64);
     *(__u16 *)(l3 + 4) = udp_len_be;
     l3[7] = 64;
-    __builtin_memcpy(ph.saddr, l3 + 8, 16);
-    __builtin_memcpy(ph.daddr, l3 + 24, 16);
-    ph.udp_len = __builtin_bswap32(8 + len);
-    ph.zero[0] = ph.zero[1] = ph.zero[2] = 0;
-    ph.next = DW_IPPROTO_UDP;
+    __builtin_memcpy(ph->saddr, l3 + 8, 16);
+    __builtin_memcpy(ph->daddr, l3 + 24, 16);
+    ph->udp_len = __builtin_bswap32(8 + len);
+    ph->zero[0] = ph->zero[1] = ph->zero[2] = 0;
+    ph->next = DW_IPPROTO_UDP;
     DW_SWAP(udp, udp + 2, __u16);
-    ph.sport = *(__u16 *)udp;
-    ph.dport = *(__u16 *)(udp + 2);
-    ph.len = udp_len_be;
-    ph.check = 0;
-    csum = dw_slip_udp_csum(&ph, sizeof(ph), sc, len);
+    ph->sport = *(__u16 *)udp;
+    ph->dport = *(__u16 *)(udp + 2);
+    ph->len = udp_len_be;
+    ph->check = 0;
+    csum = dw_slip_udp_csum(ph, sizeof(*ph), sc, len);
   }
   if (!csum) return -1;
   *(__u16 *)(udp + 4) = udp_len_be;
@@ -375,17 +382,18 @@ __attribute__((noinline)) int dw_shield_emit(struct xdp_md *ctx, __u32 l3_off, _
 
 /* The action for a missing name. Returns DW_SHIELD_R_* (drop, or the frame is a reply now). */
 #define DW_SHIELD_R_DROP 1
-#define DW_SHIELD_R_TX 2
 #define DW_SHIELD_R_REPLY 3 /* dw_shield_hook: missing, call dw_shield_reply */
+#define DW_SHIELD_R_EMIT 4  /* dw_shield_reply: message built, call dw_shield_emit */
 /* Stage 1: the reply for the name dw_shield_hook just found missing (its findings are in
  * dw_shield_cur_map). Called by dnswash_xdp itself, not by the hook: the stacks of the XDP
  * program, the hook and its loop callback already take most of the 512 bytes. Returns
- * DW_SHIELD_R_TX if the frame is the reply now. */
+ * DW_SHIELD_R_EMIT once the message is built (the caller calls dw_shield_emit), else
+ * DW_SHIELD_R_DROP. */
 __attribute__((noinline)) int dw_shield_reply(struct xdp_md *ctx) {
   __u32 l3_off = 0, msg_len = 0, q_end, zone_off, cpu = bpf_get_smp_processor_id(), zero = 0;
   __u32 nl, zone_depth;
   __u64 zone_tag;
-  const struct dw_shield_cur *cur = bpf_map_lookup_elem(&dw_shield_cur_map, &zero);
+  struct dw_shield_cur *cur = bpf_map_lookup_elem(&dw_shield_cur_map, &zero);
   const struct dw_shield_zone *z;
   struct dw_cpu_state *st = bpf_map_lookup_elem(&dw_cpu, &cpu);
   struct dw_scratch *sc;
@@ -405,8 +413,11 @@ __attribute__((noinline)) int dw_shield_reply(struct xdp_md *ctx) {
   if (!family || q_end < DW_DNS_HDR_LEN + 5 || q_end > msg_len) return DW_SHIELD_R_DROP;
   len = dw_shield_build(q_end, msg_len, zone_off, z->action == DW_SHIELD_ACT_TC);
   if (len <= 0) return DW_SHIELD_R_DROP;
-  return dw_shield_emit(ctx, l3_off, family == 6, (__u32)len) == 0 ? DW_SHIELD_R_TX
-                                                                   : DW_SHIELD_R_DROP;
+  /* The frame stage is called by dnswash_xdp itself (one frame less on 6.1's stack sum). */
+  cur->r_len = (__u32)len;
+  cur->r_l3_off = l3_off;
+  cur->r_v6 = family == 6;
+  return DW_SHIELD_R_EMIT;
 }
 
 /* The XDP hook for an ALLOWED query while DW_CFG_SHIELD is set. A global function, verified

@@ -29,8 +29,9 @@ class ZoneNamesBuilder {
   explicit ZoneNamesBuilder(DnsName apex);
   // One record of the zone. Owners outside the zone are ignored (returns false).
   bool add(const DnsName &owner, uint16_t type);
-  // The entries, sorted by name, one per name (open if any record made it open).
-  std::vector<NameEntry> finish() const;
+  // The entries, sorted by name, one per name (open if any record made it open). Once: the
+  // builder is empty afterwards.
+  std::vector<NameEntry> finish();
   const DnsName &apex() const { return apex_; }
 
  private:
