@@ -85,6 +85,12 @@ int dnswash_xdp(struct xdp_md *ctx) {
       r = dw_slip(ctx, !(cfg->flags & DW_CFG_DRY_RUN), 0);
       slip_tx = r & DW_SLIP_TX;
       r &= 0xff;
+    } else if (r == DW_R_ALLOWED && (cfg->flags & DW_CFG_SHIELD)) {
+      /* Zone shield: a name missing from a shielded zone never reaches named (dw_shield.h). */
+      int s = dw_shield_xdp(ctx);
+      if (s) r = DW_R_SHIELD;
+      slip_tx = s == DW_SHIELD_X_TX;
+      if (!s && (cfg->flags & DW_CFG_REFUSE)) dw_known_touch(cfg, v.family, v.src.addr);
     } else if (cfg->flags & DW_CFG_REFUSE) {
       /* --refuse (dw_slip.h): the same reply path, REFUSED instead of TC. */
       if (r == DW_R_ALLOWED) {
@@ -96,15 +102,7 @@ int dnswash_xdp(struct xdp_md *ctx) {
       }
     }
   }
-  /* Zone shield: a name missing from a shielded zone never reaches named (dw_shield.h). */
-  if (r == DW_R_ALLOWED && cfg && (cfg->flags & DW_CFG_SHIELD)) {
-    int s = dw_shield_hook(ctx, !(cfg->flags & DW_CFG_DRY_RUN));
-    if (s) {
-      r = DW_R_SHIELD;
-      if (s == DW_SHIELD_R_REPLY)
-        slip_tx = dw_shield_reply(ctx) == DW_SHIELD_R_EMIT && dw_shield_emit(ctx) == 0;
-    }
-  }
+
   st->counters[(__u32)r & (DW_COUNTER_SLOTS - 1)] += 1; /* own row: no atomic needed */
   /* Detector, queries signal only: one flag test on the allowed path otherwise. */
   if (r == DW_R_ALLOWED && cfg && (cfg->flags & DW_CFG_DETECTOR_QUERIES)) dw_det_query_hook(ctx);

@@ -46,7 +46,7 @@
                                               chaos-id query under the limit) */               \
   X(QCLASS, "qclass", 1)                   /* odd class, over the odd-query limit */           \
   X(BANNED_TC, "banned-tc", 1)             /* banned, ban action tc: truncated reply sent */   \
-  X(REFUSED, "refused", 1)                 /* not-authoritative, REFUSED sent from XDP */   \
+  X(REFUSED, "refused", 1)                 /* not-authoritative, REFUSED sent from XDP */      \
   X(SHIELD, "shield", 1)                   /* shielded zone, name not in it (dw_shield.h) */
 
 enum dw_reason {

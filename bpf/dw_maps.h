@@ -197,7 +197,7 @@ struct dw_shield_cur {
   __u32 zone_depth; /* 0 until the zone is found */
   __u32 verdict;    /* DW_SHIELD_V_* */
   __u32 nl;         /* labels of the question */
-  __u32 pad;
+  __u32 reply;      /* 1: dw_shield_hook found a missing name to answer (not drop) */
   /* Helper arguments in map memory, not on the stack: 6.1 adds up the stacks of dnswash_xdp,
    * dw_shield_hook, the walk's callback and dw_shield_cur_digest (each rounded up to 32) against
    * 512 bytes, and a map value can be a helper's key or value. */

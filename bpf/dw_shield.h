@@ -398,7 +398,8 @@ __attribute__((noinline)) int dw_shield_reply(struct xdp_md *ctx) {
   struct dw_cpu_state *st = bpf_map_lookup_elem(&dw_cpu, &cpu);
   struct dw_scratch *sc;
   int family, len;
-  if (!ctx || !cur || !st) return DW_SHIELD_R_DROP;
+  if (!ctx || !cur || !st || !cur->reply) return DW_SHIELD_R_DROP; /* the hook said drop */
+  cur->reply = 0;
   nl = cur->nl;
   zone_depth = cur->zone_depth;
   zone_tag = cur->zone_tag;
@@ -424,13 +425,14 @@ __attribute__((noinline)) int dw_shield_reply(struct xdp_md *ctx) {
  * once on its own (as dw_det_query_hook): it takes only the context and finds the question
  * where the verdict left it (this CPU's scratch), parsing its labels again. Returns 0 (pass),
  * DW_SHIELD_R_DROP or DW_SHIELD_R_REPLY (missing: the caller calls dw_shield_reply). */
-__attribute__((noinline)) int dw_shield_hook(struct xdp_md *ctx, __u32 enforce) {
+__attribute__((noinline)) int dw_shield_hook(struct xdp_md *ctx) {
   struct dw_shield_walk w;
   struct dw_cpu_state *st;
   struct dw_shield_stat *cnt;
   const struct dw_zone_hdr *zh;
   const struct dw_names_hdr *nh;
   const struct dw_shield_zone *z;
+  const struct dw_config *cfg;
   __u32 zero = 0, cpu = bpf_get_smp_processor_id(), wire_len = 0;
   __u64 tag;
   int nl;
@@ -465,6 +467,7 @@ __attribute__((noinline)) int dw_shield_hook(struct xdp_md *ctx, __u32 enforce) 
   w.cur->zone_depth = 0;
   w.cur->zone_tag = 0;
   w.cur->verdict = DW_SHIELD_V_PASS;
+  w.cur->reply = 0;
   dw_sip_init(&w.cur->s, zh->key.k0, zh->key.k1);
   DW_LOOP(DW_MAX_LABELS, dw_shield_step, &w);
   if (w.cur->verdict != DW_SHIELD_V_MISSING) return 0;
@@ -481,9 +484,27 @@ __attribute__((noinline)) int dw_shield_hook(struct xdp_md *ctx, __u32 enforce) 
     w.cur->init.reserved = 0;
     bpf_map_update_elem(&dw_shield_stats, &tag, &w.cur->init, BPF_NOEXIST);
   }
-  if (z->action == DW_SHIELD_ACT_DROP || !enforce) return DW_SHIELD_R_DROP;
+  /* Dry run: counted (the caller counts the shield reason), never answered. */
+  cfg = bpf_map_lookup_elem(&dw_config_map, &zero);
+  if (z->action == DW_SHIELD_ACT_DROP || !cfg || (cfg->flags & DW_CFG_DRY_RUN))
+    return DW_SHIELD_R_DROP;
   w.cur->nl = (__u32)nl;
+  w.cur->reply = 1;
   return DW_SHIELD_R_REPLY;
+}
+
+/* The shield's one entry point in dnswash_xdp, for an ALLOWED query while DW_CFG_SHIELD is
+ * set: the hook, then for a missing name the reply's stages. A global function of its own with
+ * a small stack: each call made from dnswash_xdp itself grew its stack frame (register
+ * pressure), and 6.1 checks dnswash_xdp + dw_slip + its callback at 512 of 512 bytes. Returns
+ * 0 (pass), DW_SHIELD_X_DROP (missing: dropped, or counted in dry-run) or DW_SHIELD_X_TX (the
+ * frame is the shield's answer now). */
+#define DW_SHIELD_X_DROP 1
+#define DW_SHIELD_X_TX 2
+__attribute__((noinline)) int dw_shield_xdp(struct xdp_md *ctx) {
+  if (!ctx || !dw_shield_hook(ctx)) return 0;
+  if (dw_shield_reply(ctx) == DW_SHIELD_R_EMIT && dw_shield_emit(ctx) == 0) return DW_SHIELD_X_TX;
+  return DW_SHIELD_X_DROP;
 }
 
 #endif /* DW_SHIELD_H */
