@@ -32,7 +32,9 @@ xdp_pass_obj=${XDP_PASS_OBJ:?set XDP_PASS_OBJ to bpf/gen/xdp_pass.bpf.o}
 ip -n "$LAB_NS_C" link set dev "$LAB_IF_C" xdpdrv obj "$xdp_pass_obj" sec xdp ||
   lab_fail "cannot attach xdp_pass to $LAB_IF_C"
 
-# named: shop.example (200 hosts, TTL 2 s, dynamic: nsupdate from the lab) and plain.test
+# named: shop.example (200 hosts, TTL 2 s, dynamic: nsupdate from the client's own address
+# only: dnswashd never bans the addresses named.conf lets update, so a /24 there would cover
+# the roller of step 4) and plain.test
 # (a mail domain without DMARC, MTA-STS or DANE). Transfers allowed to the host itself, as
 # docs/detector.md tells the operator; named also listens on 127.0.0.1 for them.
 lab_named_write_conf "$ZONE" "$MAILZ"
@@ -55,7 +57,7 @@ mail IN A 192.0.2.25
 www IN A 192.0.2.80
 Z
 sed -i "s|listen-on port 53 { $LAB_S4; };|listen-on port 53 { $LAB_S4; 127.0.0.1; };\n  allow-transfer { 127.0.0.1; };|" "$LAB_NAMED_CONF"
-sed -i "s|zone \"$ZONE\" { type primary; file \"$LAB_NAMED_DIR/$ZONE.zone\"; };|zone \"$ZONE\" { type primary; file \"$LAB_NAMED_DIR/$ZONE.zone\"; allow-update { 192.0.2.0/24; }; };|" "$LAB_NAMED_CONF"
+sed -i "s|zone \"$ZONE\" { type primary; file \"$LAB_NAMED_DIR/$ZONE.zone\"; };|zone \"$ZONE\" { type primary; file \"$LAB_NAMED_DIR/$ZONE.zone\"; allow-update { $LAB_C4; }; };|" "$LAB_NAMED_CONF"
 named-checkconf -z "$LAB_NAMED_CONF" >/dev/null || lab_fail "named.conf does not check"
 chown -R bind: "$LAB_NAMED_DIR"
 netns_named_start "$LAB_NS_S" "$LAB_NAMED_CONF" "$LAB_DIR/named.log"
@@ -153,6 +155,18 @@ attack_poll() { # records when the shield came on; returns 1 once the attack is 
   fi
   kill -0 "$ATTACK_PID" 2>/dev/null
 }
+# Why a legitimate lookup failed, from the resolver's side: Unbound's own counters (lookups
+# turned away with its request list full, upstream queries that timed out, SERVFAILs) tell a
+# resolver that could not keep up (CPU) from one that gave up on the server.
+resolver_stats() { # resolver_stats RESOLVER: one line, Unbound only
+  [[ $1 == ub ]] || return 0
+  unbound-control -c "$RL_DIR/ub/unbound.conf" stats_noreset 2>/dev/null |
+    grep -E '^(total\.num\.queries|total\.requestlist\.(exceeded|overwritten|max)|total\.num\.queries_timed_out|num\.answer\.rcode\.SERVFAIL|total\.num\.recursivereplies|unwanted\.replies)=' |
+    tr '\n' ' '
+}
+legit_breakdown() { # the legit dnsperf report's lost count and response codes, one line
+  grep -E 'Queries lost|Response codes' <<<"$1" | tr -s ' \n' ' '
+}
 attack_finish() { # attack_finish RESOLVER: waits, then checks the acceptance numbers
   local r=$1 sent ok asent nx
   while attack_poll; do sleep 0.1; done
@@ -163,6 +177,7 @@ attack_finish() { # attack_finish RESOLVER: waits, then checks the acceptance nu
   sent=$(sent_count "$LEGIT_OUT") ok=$(rcode_count "$LEGIT_OUT" NOERROR) asent=$(sent_count "$ATTACK_OUT")
   ok=${ok:-0}
   lab_log "$r: shield on after ${ON_AFTER_MS} ms; legit NOERROR $ok of $sent; attack sent $asent, named NXDOMAIN $nx; bans $(bans)"
+  lab_log "$r: legit $(legit_breakdown "$LEGIT_OUT"); resolver: $(resolver_stats "$r"); load $(cut -d' ' -f1-3 /proc/loadavg)"
   ((ON_AFTER_MS >= 0 && ON_AFTER_MS <= 2000)) || lab_fail "$r: shield on after ${ON_AFTER_MS} ms (want <= 2000)"
   ((ok * 100 >= sent * 99)) || lab_fail "$r: legit NOERROR $ok of $sent (< 99 %): $LEGIT_OUT"
   ((nx * 10 <= asent)) || lab_fail "$r: named answered NXDOMAIN $nx times for $asent attack names (> 10 %)"
@@ -186,8 +201,18 @@ until lab_c dig +time=1 +tries=1 +norec @"$LAB_S4" "fresh1.$ZONE" A | grep -q 's
   sleep 0.05
 done
 upd_ms=$((($(date +%s%N) - t_upd) / 1000000))
-lab_log "nsupdate: fresh1.$ZONE answered NOERROR through the shield after $upd_ms ms"
-((upd_ms <= 1000)) || lab_fail "the added name took $upd_ms ms (want <= 1000)"
+# "Within 1 s of named serving it": from named's own log line for the update to dnswashd's for
+# the name set that holds it, both stamped by the servers (ms). The dig loop above proves the
+# answer; its own time adds a dig and an `ip netns exec` per try, which a machine loaded by
+# parallel builds stretched to seconds.
+named_ms=$(date -d "$(grep -m1 "adding an RR at 'fresh1.$ZONE'" "$LAB_DIR/named.log" | cut -c1-24)" +%s%3N) ||
+  lab_fail "no update line in named's log"
+serial=$(lab_s dig +short +norec @"$LAB_S4" "$ZONE" SOA | awk '{print $3}')
+inst_line=$(grep -m1 "shield: [0-9]* names of $ZONE (serial $serial) in the kernel" "$LAB_DAEMON_LOG") ||
+  lab_fail "dnswashd never installed serial $serial of $ZONE"
+inst_ms=$(($(date -d "$(cut -c1-23 <<<"$inst_line")" +%s%3N) - named_ms))
+lab_log "nsupdate: fresh1.$ZONE in the kernel's names $inst_ms ms after named served it; a dig got NOERROR through the shield $upd_ms ms after nsupdate returned"
+((inst_ms <= 1000)) || lab_fail "the added name reached the kernel after $inst_ms ms (want <= 1000)"
 attack_finish ub
 t_end=$SECONDS
 lab_wait_until 15 "the shield off after the quiet period" not_shielded
