@@ -73,9 +73,10 @@ sys.exit(0 if z and z[0]['shielded'] else 1)"
 }
 rows=()
 run() { # run LABEL [dnswashd args...] ("" = no dnswashd)
-  local label=$1
+  local label=$1 first
   shift
-  if [[ $1 != none ]]; then lab_daemon_start --mode native "$@"; fi
+  first=${1:-}
+  if [[ $first != none ]]; then lab_daemon_start --mode native "$@"; fi
   rl_flush ub
   local nx0 cpu0 t0 on_ms=- ap lp
   nx0=$(named_nx) cpu0=$(named_cpu_ticks)
@@ -85,7 +86,7 @@ run() { # run LABEL [dnswashd args...] ("" = no dnswashd)
   ip netns exec "$LAB_NS_C" dnsperf -s "$(rl_addr ub)" -Q 1500 -l "$seconds" -d "$LAB_DIR/attack.txt" -t 2 -q 500 >"$LAB_DIR/attack.out" 2>&1 &
   ap=$!
   while kill -0 "$ap" 2>/dev/null; do
-    if [[ $on_ms == - && $1 != none ]] && shielded; then on_ms=$((($(date +%s%N) - t0) / 1000000)); fi
+    if [[ $on_ms == - && $first != none ]] && shielded; then on_ms=$((($(date +%s%N) - t0) / 1000000)); fi
     sleep 0.2
   done
   wait "$ap" "$lp"
@@ -94,7 +95,7 @@ run() { # run LABEL [dnswashd args...] ("" = no dnswashd)
   ok=$(sed -n 's/.*Response codes:.*NOERROR \([0-9]*\) .*/\1/p' "$LAB_DIR/legit.out")
   nx=$(($(named_nx) - nx0))
   cpu=$(awk -v a="$cpu0" -v b="$(named_cpu_ticks)" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f", (b-a)/hz}')
-  if [[ $1 != none ]]; then
+  if [[ $first != none ]]; then
     banned=$([[ $(lab_status detector.bans 2>/dev/null || echo 0) -gt 0 ]] && echo yes || echo no)
     lab_daemon_stop TERM
   fi

@@ -129,7 +129,7 @@ insns=$(./build/tests/bpf/datapath_props_test --gtest_filter='Verifier.*' | grep
   echo
   echo "Reproduce: \`./build/bench/shield_bench\`"
   echo
-  grep -E '^\||^kernel bytes' "$tmp/shield.txt"
+  grep -E '^\||^kernel bytes|^load of' "$tmp/shield.txt"
   echo
   echo "## Run time"
   echo
