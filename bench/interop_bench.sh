@@ -67,7 +67,7 @@ flood() {
 }
 jf() { jq -r ".$2" <<<"$1"; }
 
-row "## 6. Odd queries and --refuse (bench/interop_bench.sh)"
+row "## 7. Odd queries and --refuse (bench/interop_bench.sh)"
 row
 row "BIND 9.18 serving the interop lab zones, dnswashd native XDP on its veth (default options but"
 row "\`--refuse known\` in the last part). Each flood: $count queries of one kind sent as fast as a"

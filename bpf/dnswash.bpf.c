@@ -55,6 +55,7 @@ static __always_inline struct dw_slip_val *dw_env_odd_bucket(struct dw_env *e,
 #include "dw_slip.h"
 #include "dw_detector.h" /* the rolling-subdomain detector: counting, bans, queries hook */
 #include "dw_sample.h"
+#include "dw_shield.h" /* the zone shield: names of shielded zones, NXDOMAIN from XDP */
 
 SEC("xdp.frags")
 int dnswash_xdp(struct xdp_md *ctx) {
@@ -84,6 +85,12 @@ int dnswash_xdp(struct xdp_md *ctx) {
       r = dw_slip(ctx, !(cfg->flags & DW_CFG_DRY_RUN), 0);
       slip_tx = r & DW_SLIP_TX;
       r &= 0xff;
+    } else if (r == DW_R_ALLOWED && (cfg->flags & DW_CFG_SHIELD)) {
+      /* Zone shield: a name missing from a shielded zone never reaches named (dw_shield.h). */
+      int s = dw_shield_xdp(ctx);
+      if (s) r = DW_R_SHIELD;
+      slip_tx = s == DW_SHIELD_X_TX;
+      if (!s && (cfg->flags & DW_CFG_REFUSE)) dw_known_touch(cfg, v.family, v.src.addr);
     } else if (cfg->flags & DW_CFG_REFUSE) {
       /* --refuse (dw_slip.h): the same reply path, REFUSED instead of TC. */
       if (r == DW_R_ALLOWED) {
@@ -95,6 +102,7 @@ int dnswash_xdp(struct xdp_md *ctx) {
       }
     }
   }
+
   st->counters[(__u32)r & (DW_COUNTER_SLOTS - 1)] += 1; /* own row: no atomic needed */
   /* Detector, queries signal only: one flag test on the allowed path otherwise. */
   if (r == DW_R_ALLOWED && cfg && (cfg->flags & DW_CFG_DETECTOR_QUERIES)) dw_det_query_hook(ctx);
@@ -162,8 +170,7 @@ int dnswash_det_tc(struct __sk_buff *skb) {
   if (dw_be16(udp) != DW_DNS_PORT) return DW_TC_ACT_OK; /* not from port 53 */
 
   cfg = bpf_map_lookup_elem(&dw_config_map, &zero);
-  if (!cfg || !(cfg->flags & DW_CFG_DETECTOR) || (cfg->flags & DW_CFG_DETECTOR_QUERIES))
-    return DW_TC_ACT_OK;
+  if (!cfg || !(cfg->flags & DW_CFG_DETECTOR)) return DW_TC_ACT_OK;
   {
     struct dw_det_percpu *pc = bpf_map_lookup_elem(&dw_det_scratch, &zero);
     if (!pc) return DW_TC_ACT_OK;
@@ -185,9 +192,14 @@ int dnswash_det_tc(struct __sk_buff *skb) {
   if (nl <= 0) return DW_TC_ACT_OK;
   if (!dw_det_hash_name(&env, sc, (__u32)nl, &zone_tag, &o.name_digest)) return DW_TC_ACT_OK;
   if (bpf_map_lookup_elem(&dw_det_exempt, &zone_tag)) return DW_TC_ACT_OK;
+  o.nx = (sc->buf[3] & 0x0F) == DW_RCODE_NXDOMAIN;
+  /* Every answer, from every source, feeds the zone shield's per-zone NXDOMAIN rate. */
+  dw_shield_count_answer(zone_tag, o.nx);
+  /* Bans are for bots asking this server themselves, never for resolvers relaying their users'
+   * lookups (a random-name attack through resolvers is the zone shield's job). */
+  if ((cfg->flags & DW_CFG_DETECTOR_QUERIES) || dw_det_from_resolver(sc->buf)) return DW_TC_ACT_OK;
   k->zone_tag = zone_tag;
   o.prefixlen = family == 6 ? dw_det_client_v6(k, cfg) : 128;
-  o.nx = (sc->buf[3] & 0x0F) == DW_RCODE_NXDOMAIN;
   o.wire_len = wire_len;
   o.signal = DW_DET_SIGNAL_ANSWERS;
   dw_det_observe(cfg, &o, sc);

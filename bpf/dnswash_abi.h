@@ -46,7 +46,8 @@
                                               chaos-id query under the limit) */               \
   X(QCLASS, "qclass", 1)                   /* odd class, over the odd-query limit */           \
   X(BANNED_TC, "banned-tc", 1)             /* banned, ban action tc: truncated reply sent */   \
-  X(REFUSED, "refused", 1)                 /* not-authoritative, REFUSED sent from XDP */
+  X(REFUSED, "refused", 1)                 /* not-authoritative, REFUSED sent from XDP */      \
+  X(SHIELD, "shield", 1)                   /* shielded zone, name not in it (dw_shield.h) */
 
 enum dw_reason {
 #define DW_X_ENUM(id, name, drop) DW_R_##id,
@@ -92,6 +93,7 @@ enum dw_counter {
 #define DW_CFG_CHAOS_ID (1u << 6)   /* pass id.server/hostname.bind CH TXT under the odd limit */
 #define DW_CFG_REFUSE (1u << 7)     /* not-authoritative, known source: REFUSED (XDP_TX) */
 #define DW_CFG_REFUSE_ANY (1u << 8) /* with DW_CFG_REFUSE: also to sources not known (dw_known) */
+#define DW_CFG_SHIELD (1u << 9)     /* some zone is shielded: dw_shield_hook checks the name */
 
 struct dw_config {
   __u32 flags;
@@ -373,6 +375,72 @@ struct dw_det_event {
 };
 DW_STATIC_ASSERT(sizeof(struct dw_det_event) == 392, "dw_det_event layout");
 #define DW_DET_EVENTS_BYTES (256 * 1024)
+
+/* ---- Zone shield (bpf/dw_shield.h; docs/detector.md) ----
+ * Under a shielded zone, a query for a name that does not exist in the zone never reaches
+ * named: XDP answers NXDOMAIN itself (or sends TC=1, or drops: the zone's action).
+ *
+ * Name set: the inner array map in dw_shield_names' one slot, element 0 a dw_names_hdr, then
+ * buckets of one cache line. A name is stored as a 31-bit fingerprint of its keyed digest
+ * (the zone set's SipHash key, dw_siphash.h's encoding, the full name) in its primary bucket,
+ * or in its secondary one if the primary is marked overflowed. Bit 0 of a slot marks an OPEN
+ * name: every name at or below it exists (a delegation, a wildcard's parent, a DNAME). 0 is
+ * a free slot. The set holds every shielded zone's names (owners, empty non-terminals, the
+ * apex); a whole new set is swapped in with one update, so a packet sees the old or the new
+ * set, never a mix. A false "exists" needs a 31-bit fingerprint match in one or two buckets
+ * under a key the attacker never sees: it only lets a query through to named. */
+#define DW_NAMES_MAGIC 0x64776e31u /* "dwn1" */
+#define DW_NAMES_SLOTS 15
+#define DW_NAMES_OPEN 1u
+struct dw_names_hdr {
+  __u32 magic;       /* DW_NAMES_MAGIC */
+  __u32 bucket_mask; /* buckets - 1, a power of two minus one */
+  __u64 open_depths; /* dw_depth_marked mask of the label counts of OPEN names */
+  __u64 names;       /* entries held (for status) */
+  __u8 pad[40];
+};
+DW_STATIC_ASSERT(sizeof(struct dw_names_hdr) == 64, "dw_names_hdr layout");
+struct dw_names_bucket {
+  __u32 fp[DW_NAMES_SLOTS]; /* dw_names_fp | DW_NAMES_OPEN if open; 0 = free */
+  __u32 overflow;           /* nonzero: some names of this primary bucket are in their secondary */
+};
+DW_STATIC_ASSERT(sizeof(struct dw_names_bucket) == 64, "dw_names_bucket layout");
+static inline __u32 dw_names_fp(__u64 digest) {
+  __u32 f = (__u32)(digest >> 32) & ~DW_NAMES_OPEN;
+  return f ? f : 2;
+}
+static inline __u32 dw_names_primary(__u64 digest, __u32 mask) {
+  return 1 + ((__u32)digest & mask);
+}
+static inline __u32 dw_names_secondary(__u64 digest, __u32 mask) {
+  return 1 + (((__u32)digest ^ ((__u32)(digest >> 32) * 0x9E3779B1u)) >> 7 & mask);
+}
+
+/* dw_shield_zones (hash, key: the zone's tag as in dw_det_key): one entry per shielded zone,
+ * written by dnswashd; no entry = not shielded. */
+#define DW_SHIELD_ZONES_MAX 4096
+#define DW_SHIELD_ACT_NXDOMAIN 0 /* NXDOMAIN (AA) built in XDP, the zone's SOA in authority */
+#define DW_SHIELD_ACT_TC 1       /* truncated reply: the resolver retries over TCP */
+#define DW_SHIELD_ACT_DROP 2     /* silence */
+#define DW_SHIELD_SOA_MAX 192    /* SOA RR after its owner: type..rdata, uncompressed names */
+struct dw_shield_zone {
+  __u32 action;  /* DW_SHIELD_ACT_* */
+  __u32 soa_len; /* bytes of soa (0: NXDOMAIN without SOA) */
+  __u8 soa[DW_SHIELD_SOA_MAX];
+};
+DW_STATIC_ASSERT(sizeof(struct dw_shield_zone) == 200, "dw_shield_zone layout");
+
+/* dw_shield_stats (LRU per-CPU hash, key: zone tag): per-zone counts for the automatic switch,
+ * made on a zone's first NXDOMAIN answer. The tc program adds named's answers (all sources),
+ * the XDP program the queries the shield stopped. */
+#define DW_SHIELD_STATS_MAX 16384
+struct dw_shield_stat {
+  __u64 answers; /* named's UDP answers under the zone (since the entry was made) */
+  __u64 nx;      /* NXDOMAIN among them */
+  __u64 blocked; /* queries for missing names answered or dropped in XDP */
+  __u64 reserved;
+};
+DW_STATIC_ASSERT(sizeof(struct dw_shield_stat) == 32, "dw_shield_stat layout");
 
 #define DW_BANS_MAX 262144
 #define DW_ZONES_OUTER_SLOTS 1

@@ -153,6 +153,17 @@ static __always_inline void dw_det_copy(__u8 *dst, const __u8 *src, __u32 words)
   }
 }
 
+/* Was this DNS message (a query, or named's answer to it: RD is copied, and named puts an OPT
+ * record in the additional section exactly when the query had one; an NXDOMAIN carries
+ * nothing else there) sent by a recursive resolver? Every iterative resolver (Unbound, BIND,
+ * Knot Resolver, the public ones) asks an authoritative server with RD=0 and EDNS; stub
+ * resolvers, dig by default and the bots that roll names themselves send RD=1 or no EDNS.
+ * A bot can fake this: it then escapes the ban, not the zone shield, which does not look at
+ * the source (docs/detector.md). */
+static __always_inline int dw_det_from_resolver(const __u8 *hdr) {
+  return !(hdr[2] & 0x01) && (hdr[10] | hdr[11]) != 0;
+}
+
 static __always_inline void dw_det_count(__u32 idx) {
   __u32 cpu = bpf_get_smp_processor_id();
   struct dw_cpu_state *st = bpf_map_lookup_elem(&dw_cpu, &cpu);
@@ -437,6 +448,7 @@ __attribute__((noinline)) int dw_det_query_hook(struct xdp_md *ctx) {
   pc = bpf_map_lookup_elem(&dw_det_scratch, &zero);
   if (!cfg || !st || !pc || !(cfg->flags & DW_CFG_DETECTOR)) return 0;
   sc = &st->scratch;
+  if (dw_det_from_resolver(sc->buf)) return 0;         /* as in dnswash_det_tc */
   nl = dw_det_parse_qname(sc, DW_LOAD_MAX, &wire_len); /* the name XDP just accepted */
   if (nl <= 0) return 0;
   if (!dw_det_hash_name(&env, sc, (__u32)nl, &zone_tag, &name_digest)) return 0;

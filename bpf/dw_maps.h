@@ -10,6 +10,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "dnswash_abi.h"
+#include "dw_siphash.h" /* struct dw_sip, in the shield walk's state */
 
 /* ---- the datapath (dnswash_xdp) ---- */
 
@@ -150,5 +151,68 @@ struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, DW_SAMPLES_RING_BYTES);
 } dw_samples SEC(".maps");
+
+/* ---- the zone shield (dw_shield.h) ---- */
+
+/* Name set: a one-slot array of array maps (struct dw_names_hdr then dw_names_bucket elements,
+ * see dnswash_abi.h), swapped whole by userspace like the zone set. */
+struct dw_names_set {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(map_flags, BPF_F_INNER_MAP);
+  __uint(max_entries, 2); /* template only: userspace sizes the real inner map */
+  __uint(key_size, sizeof(__u32));
+  __uint(value_size, sizeof(struct dw_names_bucket));
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __array(values, struct dw_names_set);
+} dw_shield_names SEC(".maps");
+
+/* The shielded zones (no entry: not shielded), written by dnswashd. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, DW_SHIELD_ZONES_MAX);
+  __type(key, __u64);
+  __type(value, struct dw_shield_zone);
+} dw_shield_zones SEC(".maps");
+
+/* Per-zone counts for the automatic switch: tc adds named's answers, XDP what it stopped. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+  __uint(max_entries, DW_SHIELD_STATS_MAX);
+  __type(key, __u64);
+  __type(value, struct dw_shield_stat);
+} dw_shield_stats SEC(".maps");
+
+/* What dw_shield_hook's walk finds, kept in map memory rather than on its stack: the verifier
+ * does not track values in map memory, so the callback's states converge at once (the slip's
+ * walk does the same); on the stack, each depth the zone was found at was a state of its own
+ * and the program ran past the verifier's 1M instructions. */
+struct dw_shield_cur {
+  struct dw_sip s; /* here too: the stack of dnswash_xdp, the hook and the callback is tight */
+  __u64 zone_tag;
+  __u32 zone_depth; /* 0 until the zone is found */
+  __u32 verdict;    /* DW_SHIELD_V_* */
+  __u32 nl;         /* labels of the question */
+  __u32 reply;      /* 1: dw_shield_hook found a missing name to answer (not drop) */
+  /* Helper arguments in map memory, not on the stack: 6.1 adds up the stacks of dnswash_xdp,
+   * dw_shield_hook, the walk's callback and dw_shield_cur_digest (each rounded up to 32) against
+   * 512 bytes, and a map value can be a helper's key or value. */
+  __u64 key;                  /* a dw_shield_zones key */
+  __u32 idx;                  /* a name set bucket's index */
+  __u32 r_len;                /* dw_shield_reply -> dw_shield_emit: the message's length, */
+  __u32 r_l3_off;             /* the frame's L3 offset, */
+  __u32 r_v6;                 /* 1 for IPv6 */
+  struct dw_shield_stat init; /* a new dw_shield_stats entry */
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct dw_shield_cur);
+} dw_shield_cur_map SEC(".maps");
 
 #endif /* DW_MAPS_H */

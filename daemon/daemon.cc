@@ -30,6 +30,7 @@
 #include "bans_feature.h"
 #include "detector_feature.h"
 #include "fleet_feature.h"
+#include "shield_feature.h"
 #include "counters.h"
 #include "dnswash_skel.h"
 #include "error.h"
@@ -579,6 +580,7 @@ void Daemon::start_features() {
   features_.push_back(std::move(bans));
   features_.push_back(std::make_unique<OddAnswersFeature>(*this));
   features_.push_back(std::make_unique<DetectorFeature>(*this, bans_ref));
+  features_.push_back(std::make_unique<ShieldFeature>(*this));  // part of --detector
   // After the detector (it fills the never-ban map the fleet checks); replays before ready.
   features_.push_back(std::make_unique<FleetFeature>(*this, bans_ref));
   features_.push_back(std::make_unique<SamplerFeature>(*this));

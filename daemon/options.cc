@@ -172,6 +172,25 @@ ParsedOptions parse_options(int argc, char **argv) {
             return parse_ban_prefix(v, &err) ? std::string() : err;
           },
           "CIDR"));
+  app.add_option("--shield-action", o.shield_action,
+                 "Zone shield (part of --detector): the answer to a name missing from a "
+                 "shielded zone: nxdomain (built in XDP, with the zone's SOA), tc or drop")
+      ->check(CLI::IsMember({"nxdomain", "tc", "drop"}));
+  app.add_option("--shield-nx-rate", o.shield_nx_rate,
+                 "Zone shield: NXDOMAIN answers per second under one zone (all sources) that "
+                 "turn its shield on, if they are also --shield-nx-pct of its answers")
+      ->check(CLI::Range(1u, 100000000u));
+  app.add_option("--shield-nx-pct", o.shield_nx_pct,
+                 "Zone shield: the NXDOMAIN share of the zone's answers that, with the rate, "
+                 "turns its shield on")
+      ->check(CLI::Range(1u, 100u));
+  app.add_option("--shield-quiet", o.shield_quiet,
+                 "Zone shield: an automatic shield goes off after the missing-name rate stayed "
+                 "below half of --shield-nx-rate this long")
+      ->check(duration_check);
+  app.add_option("--shield-transfer-from", o.shield_transfer_from,
+                 "Zone shield: named's address (ADDR or [ADDR]:PORT) for zone transfers (AXFR) "
+                 "and SOA serial polls; named.conf must allow-transfer to this host");
   app.add_option("--ban-time", o.ban_time, "Length of a first detector ban")->check(duration_check);
   app.add_option("--ban-repeat", o.ban_repeat,
                  "Ban for an offense after an earlier ban: permanent or a DURATION")

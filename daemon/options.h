@@ -67,6 +67,12 @@ struct Options {
   unsigned detector_max_bans_per_min = 60;
   unsigned detector_max_bans = 10000;
   std::string ban_state_dir = "/var/lib/dnswash";
+  // Zone shield (part of --detector; docs/detector.md "Zone shield"; shield_feature.h).
+  std::string shield_action = "nxdomain";          // nxdomain | tc | drop
+  unsigned shield_nx_rate = 100;                   // NXDOMAIN/s under a zone that may turn it on
+  unsigned shield_nx_pct = 25;                     // ... if also this share of its answers
+  std::string shield_quiet = "60s";                // below half the rate this long: off again
+  std::string shield_transfer_from = "127.0.0.1";  // named, for AXFR and SOA polls (ADDR[:PORT])
   // `dnswashctl top` (sampler_feature.h): one in sample_every drops, at most sample_rate per
   // CPU per second; 0 turns sampling off.
   unsigned sample_every = 64;

@@ -28,7 +28,7 @@ pkgs=(
   # style (scripts/check-style.sh, run by .ci/run)
   clang-format shellcheck
   knot nsd         # tests/lab/knot_nsd_test.sh: Knot DNS and NSD as zone sources
-  python3-dnspython knot-dnsutils unbound knot-resolver  # tests/interop: probe, kdig, resolvers
+  python3-dnspython knot-dnsutils unbound knot-resolver  # tests/interop, tests/support/resolvers.sh: resolvers
 )
 
 missing=()

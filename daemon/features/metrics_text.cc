@@ -182,6 +182,33 @@ std::string prometheus_text(const json &status, const Counters &counters) {
                  "stream=\"" + label_value(st.value("name", std::string())) + "\"");
     }
   }
+  // Zone shield (docs/detector.md): per zone, from the `shield` status section.
+  if (status.contains("shield") && status["shield"].is_object() &&
+      status["shield"].contains("zones") && status["shield"]["zones"].is_array() &&
+      !status["shield"]["zones"].empty()) {
+    const json &zones = status["shield"]["zones"];
+    struct Fam {
+      const char *name, *type, *key, *help;
+    };
+    const Fam fams[] = {
+        {"dnswash_shield_shielded", "gauge", "shielded", "1 while the zone is shielded."},
+        {"dnswash_shield_since_seconds", "gauge", "since_unix_ms",
+         "Unix time the zone's shield last changed state (0: never)."},
+        {"dnswash_shield_names", "gauge", "names", "Names of the zone in the kernel's name set."},
+        {"dnswash_shield_drops_total", "counter", "drops",
+         "Queries for missing names the shield answered or dropped in XDP."},
+    };
+    for (const Fam &f : fams) {
+      w.family(f.name, f.type, f.help);
+      for (const auto &z : zones) {
+        double v = 0;
+        if (z.contains(f.key) && z[f.key].is_boolean()) v = z[f.key].get<bool>() ? 1 : 0;
+        if (z.contains(f.key) && z[f.key].is_number()) v = z[f.key].get<double>();
+        if (std::string(f.key) == "since_unix_ms") v /= 1000;
+        w.sample(f.name, v, "zone=\"" + label_value(z.value("zone", std::string())) + "\"");
+      }
+    }
+  }
   w.family("dnswash_info", "gauge", "The filter's mode and version (value always 1).");
   w.sample("dnswash_info", 1,
            "mode=\"" + label_value(status.value("mode", std::string())) + "\",version=\"" +

@@ -52,6 +52,42 @@ TEST_F(DetectorTest, ThirdDistinctNxdomainBansAtOnce) {
   EXPECT_EQ(r.reason(), int(DW_R_BANNED));
 }
 
+// A recursive resolver asks with RD=0 and EDNS (Unbound, BIND and Knot Resolver all do, see
+// tests/support/resolvers.sh): its users' NXDOMAINs are never counted towards a ban, however
+// many, while a source sending RD=1 or no EDNS (a bot, dig) still is.
+TEST_F(DetectorTest, ResolversAreNeverCountedTowardsABan) {
+  for (int i = 0; i < 50; ++i) {
+    Response r{"r" + std::to_string(i) + ".example.com"};
+    r.edns = true;
+    d.answer(r);
+  }
+  EXPECT_FALSE(d.banned("198.51.100.7"));
+  EXPECT_EQ(d.det_entries(), 0u);
+  for (bool rd : {true, false}) {
+    std::string client = rd ? "198.51.100.8" : "198.51.100.9";
+    for (int i = 0; i < 3; ++i) {
+      Response r{"b" + std::to_string(i) + ".example.com", 3, client};
+      r.rd = rd;
+      r.edns = rd;  // RD=1 with EDNS (dig's default), or RD=0 without EDNS (a plain bot)
+      d.answer(r);
+    }
+    EXPECT_TRUE(d.banned(client)) << client;
+  }
+}
+
+TEST_F(DetectorTest, QueriesSignalNeverCountsResolvers) {
+  d.configure(5, 600, 0, 100, true);
+  for (int i = 0; i < 20; ++i) {
+    DnsSpec q;
+    q.qname = "n" + std::to_string(i) + ".example.com";
+    q.trailer = edns_opt_record();
+    FrameSpec f;
+    EXPECT_EQ(d.run(frame(f, dns_message(q))).reason(), int(DW_R_ALLOWED));
+  }
+  EXPECT_FALSE(d.banned("198.51.100.7"));
+  EXPECT_EQ(d.det_entries(), 0u);
+}
+
 TEST_F(DetectorTest, RepeatsAndCaseVariantsNeverCountTwice) {
   for (const char *n : {"nope.example.com", "NOPE.example.com", "nOpE.ExAmPlE.cOm",
                         "nope.EXAMPLE.COM", "nope.example.com"})

@@ -15,7 +15,9 @@ Bytes response_frame(const Response &r) {
   DnsSpec d;
   d.qname = r.qname;
   d.qr = true;
+  if (r.edns) d.trailer = edns_opt_record();
   Bytes msg = dns_message(d);
+  if (r.rd) msg[2] = uint8_t(msg[2] | 0x01);
   msg[3] = uint8_t((msg[3] & 0xF0) | (r.rcode & 0x0F));
   FrameSpec f;
   f.family = r.family;

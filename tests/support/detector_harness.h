@@ -19,6 +19,8 @@ struct Response {
   std::string client = "198.51.100.7";
   int family = 4;
   std::string server = "192.0.2.53";
+  bool rd = false;    // the query's RD bit, copied into the answer
+  bool edns = false;  // the query had EDNS: an OPT record in the answer's additional section
 };
 Bytes response_frame(const Response &r);
 

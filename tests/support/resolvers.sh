@@ -42,7 +42,9 @@
 #                                       # runs on EXIT by itself, keeps the exit status
 #
 # Defaults: Unbound 1.17 with qname-minimisation and use-caps-for-id (0x20) on, no validation
-# (module-config "iterator"); kresd with its defaults (qname minimisation) and the root trust
+# (module-config "iterator"), the RFC 6761 zones test. and invalid. resolved, not answered
+# locally (kresd answers NXDOMAIN for test. and invalid. itself: give lab zones that
+# kresd must resolve a name under example. or similar); kresd with its defaults (qname minimisation) and the root trust
 # anchor removed; BIND with recursion, qname-minimization relaxed (its default), no validation.
 # All three: small caches, logs in RL_DIR/<ID>.log (shown on a failing exit).
 #
@@ -198,6 +200,9 @@ server:
   root-hints: "$dir/root.hints"
   qname-minimisation: yes
   use-caps-for-id: yes
+  # Unbound answers the RFC 6761 names itself (test., invalid., ...): lab zones live there.
+  local-zone: "test." nodefault
+  local-zone: "invalid." nodefault
   msg-cache-size: 4m
   rrset-cache-size: 8m
   num-threads: 1

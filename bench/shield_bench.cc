@@ -1,0 +1,126 @@
+// Cost of the zone shield in XDP (docs/detector.md "Zone shield") under BPF_PROG_TEST_RUN, all
+// in one run: a query under an unshielded zone with no zone shielded (the baseline), the same
+// with some zone shielded (the hook runs and finds the zone unshielded), a query for an
+// existing name under a shielded zone, and a query for a missing one (the NXDOMAIN is built).
+// 1,000 served zones; the shielded zone has 100,000 names. Each pass runs 65,536 distinct
+// frames once (test_run_pass.h). Prints a markdown table. Then the load of a 1,000,000-name
+// zone: its names (parsed from text, each with its empty non-terminals), the name set built
+// and installed in the kernel, timed in steps (the transfer from named is not in it).
+// Run: ./build/bench/shield_bench
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "config_map.h"
+#include "dnswash_skel.h"
+#include "name_set.h"
+#include "packet_builder.h"
+#include "shield_maps.h"
+#include "test_run_pass.h"
+#include "zone_names.h"
+#include "zone_table.h"
+
+using namespace dnswash;
+using namespace dnswash::test;
+
+namespace {
+
+constexpr size_t kFrames = 65536, kZones = 1000, kNames = 100000;
+const dw_hash_key kKey = {0x0123456789abcdefULL, 0xfedcba9876543210ULL};
+
+std::string zone_name(size_t i) {
+  return "z" + std::to_string(i) + ".bench.test";
+}
+
+Bytes query(const std::string &name, size_t i) {
+  DnsSpec d;
+  d.qname = name;
+  d.trailer = edns_opt_record();  // as resolvers ask
+  FrameSpec f;
+  f.src = "198.51." + std::to_string(100 + (i >> 8) % 4) + "." + std::to_string(i & 255);
+  f.sport = uint16_t(1024 + i % 60000);
+  return frame(f, dns_message(d));
+}
+
+std::vector<Bytes> frames(const std::string &zone, const char *prefix) {
+  std::vector<Bytes> out;
+  for (size_t i = 0; i < kFrames; ++i)
+    out.push_back(query(prefix + std::to_string((i * 2654435761u) % kNames) + "." + zone, i));
+  return out;
+}
+
+}  // namespace
+
+int main() {
+  auto skel = DnswashSkel::load(&kKey);
+  ZoneTable zones(skel->zones_fd(), skel->key());
+  std::vector<DnsName> names;
+  for (size_t i = 0; i < kZones; ++i) names.push_back(*parse_dns_name(zone_name(i)));
+  zones.apply(names);
+  auto *s = skel->skel();
+  shield::ShieldMaps maps(bpf_map__fd(s->maps.dw_shield_names),
+                          bpf_map__fd(s->maps.dw_shield_zones),
+                          bpf_map__fd(s->maps.dw_shield_stats), skel->config_fd());
+  shield::ZoneNamesBuilder b(*parse_dns_name(zone_name(0)));
+  for (size_t i = 0; i < kNames; ++i)
+    b.add(*parse_dns_name("h" + std::to_string(i) + "." + zone_name(0)), 1);
+  maps.install(shield::build_name_set(zones.key(), b.finish()));
+  dw_shield_zone z{};
+  z.action = DW_SHIELD_ACT_NXDOMAIN;
+  const uint8_t soa[] = {0, 6, 0, 1, 0,  0,  0, 30, 0, 27, 2, 'n', 's', 0,   1, 'h', 0, 0, 0,
+                         0, 1, 0, 0, 14, 16, 0, 0,  2, 88, 0, 1,   81,  128, 0, 0,   0, 30};
+  z.soa_len = sizeof soa;
+  std::memcpy(z.soa, soa, sizeof soa);
+  maps.set_zone(dw_zone_tag(zone_digest(zones.key(), *parse_dns_name(zone_name(0)))), z);
+
+  auto unshielded = frames(zone_name(1), "h");
+  auto existing = frames(zone_name(0), "h");
+  auto missing = frames(zone_name(0), "x");
+  int prog = skel->prog_fd();
+  maps.set_flag(false);
+  double base = dnswash::bench::run_pass(prog, unshielded);
+  maps.set_flag(true);
+  double hook = dnswash::bench::run_pass(prog, unshielded);
+  double exist = dnswash::bench::run_pass(prog, existing);
+  double miss = dnswash::bench::run_pass(prog, missing);
+  std::printf("| XDP, query (EDNS, 3 labels), 1,000 zones | ns | vs. unshielded zone |\n");
+  std::printf("|---|---:|---:|\n");
+  std::printf("| unshielded zone, no zone shielded (baseline) | %.0f | %.2fx |\n", base,
+              base / base);
+  std::printf("| unshielded zone, another zone shielded | %.0f | %.2fx |\n", hook, hook / base);
+  std::printf("| shielded zone (100,000 names), name exists: passes | %.0f | %.2fx |\n", exist,
+              exist / base);
+  std::printf("| shielded zone, name missing: NXDOMAIN built in XDP | %.0f | %.2fx |\n", miss,
+              miss / base);
+  std::printf("kernel bytes per name: %.1f\n", double(maps.kernel_bytes()) / double(kNames));
+
+  // A 1,000,000-name zone (two labels below the zone, so the builder also adds 1,000 empty
+  // non-terminals), from its owner names to the set in the kernel.
+  using clock = std::chrono::steady_clock;
+  auto secs = [](clock::time_point a, clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+  };
+  const std::string big = "big.bench.test";
+  auto t0 = clock::now();
+  shield::ZoneNamesBuilder bb(*parse_dns_name(big));
+  for (size_t i = 0; i < 1000000; ++i)
+    bb.add(*parse_dns_name("h" + std::to_string(i) + ".g" + std::to_string(i % 1000) + "." + big),
+           1);
+  auto entries = bb.finish();
+  auto t1 = clock::now();
+  auto img = shield::build_name_set(zones.key(), entries);
+  auto t2 = clock::now();
+  maps.install(img);
+  auto t3 = clock::now();
+  std::printf(
+      "load of a 1,000,000-name zone (%zu entries): names %.2f s, name set %.2f s, "
+      "kernel install %.2f s, total %.2f s; kernel bytes per name %.1f\n",
+      entries.size(), secs(t0, t1), secs(t1, t2), secs(t2, t3), secs(t0, t3),
+      double(maps.kernel_bytes()) / double(entries.size()));
+  return 0;
+}

@@ -1,0 +1,111 @@
+#include "name_set.h"
+
+#include <cstring>
+#include <stdexcept>
+
+#include "dw_siphash.h"
+#include "zone_table.h"
+
+namespace dnswash::shield {
+
+uint32_t name_buckets_for(size_t n) {
+  uint32_t b = 8;
+  while (b < (n + 9) / 10 && b < (1u << 30)) b <<= 1;
+  return b;
+}
+
+namespace {
+
+bool put(dw_names_bucket &b, uint32_t slot) {
+  for (auto &f : b.fp) {
+    if ((f & ~DW_NAMES_OPEN) == (slot & ~DW_NAMES_OPEN)) {  // the same name (or a collision)
+      f |= slot;
+      return true;
+    }
+    if (f == 0) {
+      f = slot;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool try_build(uint32_t buckets, const std::vector<uint64_t> &digests,
+               const std::vector<uint8_t> &open, NameSetImage *img) {
+  uint32_t mask = buckets - 1;
+  img->elems.assign(size_t(buckets) + 1, dw_names_bucket{});
+  for (size_t i = 0; i < digests.size(); ++i) {
+    uint64_t d = digests[i];
+    uint32_t slot = dw_names_fp(d) | (open[i] ? DW_NAMES_OPEN : 0);
+    dw_names_bucket &p = img->elems[dw_names_primary(d, mask)];
+    if (put(p, slot)) continue;
+    p.overflow = 1;
+    if (!put(img->elems[dw_names_secondary(d, mask)], slot)) return false;
+  }
+  return true;
+}
+
+uint64_t digest_of(const dw_hash_key &key, const DnsName &n) {
+  return zone_digest(key, n);
+}
+
+}  // namespace
+
+NameSetImage build_name_set(const dw_hash_key &key, const std::vector<NameEntry> &names) {
+  std::vector<uint64_t> digests(names.size());
+  std::vector<uint8_t> open(names.size());
+  NameSetImage img;
+  uint64_t open_depths = 0;
+  for (size_t i = 0; i < names.size(); ++i) {
+    digests[i] = digest_of(key, names[i].name);
+    open[i] = names[i].open;
+    if (names[i].open) {
+      size_t d = names[i].name.labels.size();
+      open_depths |= d >= 64 ? (1ull << 63) : (1ull << (d - 1));
+    }
+  }
+  uint32_t buckets = name_buckets_for(names.size());
+  while (!try_build(buckets, digests, open, &img)) {
+    if (buckets >= (1u << 30)) throw std::runtime_error("name set: cannot place the names");
+    buckets <<= 1;
+  }
+  img.hdr.magic = DW_NAMES_MAGIC;
+  img.hdr.bucket_mask = buckets - 1;
+  img.hdr.open_depths = open_depths;
+  img.hdr.names = names.size();
+  std::memcpy(&img.elems[0], &img.hdr, sizeof img.hdr);
+  return img;
+}
+
+namespace {
+bool probe(const NameSetImage &img, uint64_t digest, bool open_only) {
+  uint32_t mask = img.hdr.bucket_mask, fp = dw_names_fp(digest);
+  uint32_t want = open_only ? fp | DW_NAMES_OPEN : fp, ignore = open_only ? 0 : DW_NAMES_OPEN;
+  auto has = [&](const dw_names_bucket &b) {
+    for (uint32_t f : b.fp)
+      if ((f & ~ignore) == want) return true;
+    return false;
+  };
+  const dw_names_bucket &p = img.elems[dw_names_primary(digest, mask)];
+  if (has(p)) return true;
+  if (!p.overflow) return false;
+  return has(img.elems[dw_names_secondary(digest, mask)]);
+}
+}  // namespace
+
+bool name_set_allows(const NameSetImage &img, const dw_hash_key &key, const DnsName &zone,
+                     const DnsName &qname) {
+  size_t nl = qname.labels.size();
+  if (!at_or_below(qname, zone)) return true;
+  if (nl == zone.labels.size()) return true;  // the apex
+  DnsName suffix = zone;
+  for (size_t d = zone.labels.size() + 1; d <= nl; ++d) {
+    suffix.labels.insert(suffix.labels.begin(), qname.labels[nl - d]);
+    uint64_t dg = digest_of(key, suffix);
+    if (d == nl) return probe(img, dg, false);
+    if (dw_depth_marked(img.hdr.open_depths, uint32_t(d)) && probe(img, dg, true)) return true;
+  }
+  return false;
+}
+
+}  // namespace dnswash::shield

@@ -1,0 +1,36 @@
+// The kernel's name set (bpf/dnswash_abi.h, struct dw_names_hdr / dw_names_bucket): the names
+// of every shielded zone as 31-bit fingerprints of their keyed digests in one-cache-line
+// buckets, 15 per bucket, two choices with an overflow mark. Built whole in userspace and
+// swapped in with one update (NameSetMap); this file is the pure part, shared with the tests,
+// including a lookup that mirrors bpf/dw_shield.h's walk.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "dnswash_abi.h"
+#include "zone_names.h"
+
+namespace dnswash::shield {
+
+// Element 0 (the header, as a bucket-sized element) then the buckets.
+struct NameSetImage {
+  dw_names_hdr hdr{};
+  std::vector<dw_names_bucket> elems;  // elems[0] holds hdr's bytes
+};
+
+// Buckets for n names: the power of two at or above n / 10 (5 to 10 names of 15 slots per
+// bucket: 6.4 to 12.8 bytes of kernel memory per name), at least 8. Doubled if a bucket and
+// its secondary both fill up (rare: then 12.8 to 25.6 bytes per name).
+uint32_t name_buckets_for(size_t n);
+
+// Builds the image for these names (every shielded zone's entries together) under the zone
+// set's key.
+NameSetImage build_name_set(const dw_hash_key &key, const std::vector<NameEntry> &names);
+
+// What the kernel decides for `qname` under served zone `zone` (qname at or below it): true
+// if it exists in the image (itself, or at or below an OPEN name strictly between).
+bool name_set_allows(const NameSetImage &img, const dw_hash_key &key, const DnsName &zone,
+                     const DnsName &qname);
+
+}  // namespace dnswash::shield

@@ -1,0 +1,156 @@
+// The zone shield's userspace parts: which names exist, the name set (and a lookup that
+// mirrors the kernel's walk), the automatic on/off policy, name decompression.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+#include "axfr.h"
+#include "name_set.h"
+#include "shield_policy.h"
+#include "zone_names.h"
+
+namespace dnswash::shield {
+namespace {
+
+DnsName N(const std::string &s) {
+  return *parse_dns_name(s);
+}
+
+std::vector<NameEntry> shop() {
+  ZoneNamesBuilder b(N("shop.example"));
+  b.add(N("shop.example"), kTypeSoa);
+  b.add(N("shop.example"), kTypeNs);
+  b.add(N("www.shop.example"), 1);
+  b.add(N("a.b.c.shop.example"), 1);      // b.c and c are empty non-terminals
+  b.add(N("sub.shop.example"), kTypeNs);  // a delegation
+  b.add(N("ns.sub.shop.example"), 1);     // glue
+  b.add(N("*.wild.shop.example"), 1);     // a wildcard: wild's subtree is open
+  b.add(N("old.shop.example"), kTypeDname);
+  b.add(N("www.other.example"), 1);  // not in the zone: ignored
+  return b.finish();
+}
+
+TEST(ZoneNames, OwnersEmptyNonTerminalsAndOpenSubtrees) {
+  auto e = shop();
+  auto has = [&](const std::string &n, bool open) {
+    for (const auto &x : e)
+      if (x.name == N(n)) return x.open == open;
+    return false;
+  };
+  EXPECT_TRUE(has("shop.example", false));  // the apex NS is not a delegation
+  EXPECT_TRUE(has("www.shop.example", false));
+  EXPECT_TRUE(has("a.b.c.shop.example", false));
+  EXPECT_TRUE(has("b.c.shop.example", false));
+  EXPECT_TRUE(has("c.shop.example", false));
+  EXPECT_TRUE(has("sub.shop.example", true));
+  EXPECT_TRUE(has("wild.shop.example", true));
+  EXPECT_TRUE(has("*.wild.shop.example", false));
+  EXPECT_TRUE(has("old.shop.example", true));
+  for (const auto &x : e) EXPECT_NE(x.name, N("www.other.example"));
+}
+
+TEST(NameSet, ExistingNamesPassMissingOnesDoNot) {
+  dw_hash_key key{0x0123456789abcdefull, 0xfedcba9876543210ull};
+  auto img = build_name_set(key, shop());
+  DnsName z = N("shop.example");
+  for (const char *ok :
+       {"shop.example", "www.shop.example", "WWW.Shop.Example", "c.shop.example",
+        "b.c.shop.example", "a.b.c.shop.example", "sub.shop.example", "x.y.sub.shop.example",
+        "ns.sub.shop.example", "wild.shop.example", "anything.wild.shop.example",
+        "a.b.wild.shop.example", "x.old.shop.example"})
+    EXPECT_TRUE(name_set_allows(img, key, z, N(ok))) << ok;
+  for (const char *missing :
+       {"k3j9q2mdt0ab.shop.example", "x.www.shop.example", "_dmarc.shop.example",
+        "d.c.shop.example", "x.a.b.c.shop.example", "ww.shop.example"})
+    EXPECT_FALSE(name_set_allows(img, key, z, N(missing))) << missing;
+}
+
+TEST(NameSet, AMillionNamesFitIn32BytesEachAndRandomNamesMiss) {
+  dw_hash_key key{1, 2};
+  std::vector<NameEntry> names;
+  names.reserve(1000000);
+  for (int i = 0; i < 1000000; ++i)
+    names.push_back({N("h" + std::to_string(i) + ".big.example"), false});
+  auto img = build_name_set(key, names);
+  size_t bytes = img.elems.size() * sizeof(dw_names_bucket);
+  EXPECT_LE(bytes, 32u * names.size());
+  DnsName z = N("big.example");
+  for (int i = 0; i < 1000000; i += 997)
+    EXPECT_TRUE(name_set_allows(img, key, z, names[size_t(i)].name));
+  std::mt19937 rng(7);
+  int passed = 0;
+  for (int i = 0; i < 100000; ++i) {
+    std::string l;
+    for (int c = 0; c < 12; ++c) l += char('a' + rng() % 26);
+    passed += name_set_allows(img, key, z, N(l + ".big.example"));
+  }
+  EXPECT_EQ(passed, 0);  // a 31-bit fingerprint in one or two buckets: ~1 in 70 million
+}
+
+TEST(Policy, ABusyZonesNormalNxdomainShareNeverTurnsItOn) {
+  ZonePolicy p({});
+  uint64_t a = 0, nx = 0;
+  for (int t = 0; t <= 60000; t += 100) {
+    a += 1000;  // 10,000 answers/s, 5% NXDOMAIN: 500/s, far over the rate but not the share
+    nx += 50;
+    EXPECT_FALSE(p.update(t, a, nx, 0)) << t;
+  }
+}
+
+TEST(Policy, AnAttackTurnsItOnWithinTwoSecondsAndAQuietPeriodOff) {
+  PolicyParams pp;
+  pp.quiet_ms = 3000;
+  ZonePolicy p(pp);
+  uint64_t a = 0, nx = 0, blocked = 0;
+  int64_t t = 0, on_at = -1, off_at = -1;
+  for (; t < 10000; t += 100) {  // 100 answers/s, 3 NXDOMAIN/s
+    a += 10;
+    nx += t % 1000 == 0 ? 3 : 0;
+    EXPECT_FALSE(p.update(t, a, nx, blocked));
+  }
+  for (; t < 20000; t += 100) {  // the attack: 1,500 missing names/s
+    a += 10;
+    if (p.on()) {
+      blocked += 150;  // the shield answers them now: named no longer does
+    } else {
+      a += 150;
+      nx += 150;
+    }
+    if (p.update(t, a, nx, blocked) && on_at < 0) on_at = t;
+  }
+  ASSERT_GE(on_at, 0);
+  EXPECT_LE(on_at - 10000, 2000);
+  for (; t < 30000; t += 100) {  // over
+    a += 10;
+    if (!p.update(t, a, nx, blocked) && off_at < 0) off_at = t;
+  }
+  ASSERT_GE(off_at, 0);
+  EXPECT_GE(off_at - 20000, 3000);
+  EXPECT_LE(off_at - 20000, 4500);
+}
+
+TEST(Policy, OperatorModesWin) {
+  ZonePolicy p({});
+  p.set_mode(Mode::kOn, 5);
+  EXPECT_TRUE(p.update(10, 0, 0, 0));
+  EXPECT_EQ(p.since_ms(), 5);
+  p.set_mode(Mode::kOff, 20);
+  EXPECT_FALSE(p.update(30, 100000, 100000, 0));
+}
+
+TEST(Wire, NamesDecompressAndLoopsAreRefused) {
+  // "www" + pointer to offset 6 ("shop.example"), then a pointer loop at 20.
+  std::vector<uint8_t> m = {3, 'w', 'w', 'w', 0xC0, 6,   4,   'S', 'h', 'o',  'p',
+                            7, 'e', 'x', 'a', 'm',  'p', 'l', 'e', 0,   0xC0, 20};
+  size_t off = 0;
+  auto n = read_name(m.data(), m.size(), &off);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->to_text(), "www.shop.example");
+  EXPECT_EQ(off, 6u);
+  off = 20;
+  EXPECT_FALSE(read_name(m.data(), m.size(), &off));
+}
+
+}  // namespace
+}  // namespace dnswash::shield
