@@ -38,12 +38,13 @@ if [[ ! -x $DNSWASHD || ! -x $DWQ || ! -x $LAB_CTL || ! -x $HOSTILE || ! -x $STO
 fi
 # shellcheck source=../tests/support/netns.sh
 source "$root/tests/support/netns.sh"
+# shellcheck source=../tests/lab/hostile_flood.sh
+source "$root/tests/lab/hostile_flood.sh"
 PORT=9553
 HOSTILE_PID=
 netns_track_pids HOSTILE_PID
 store_dir=$(mktemp -d /var/tmp/dnswash-store-bench.XXXXXX)
 NETNS_DIRS+=("$store_dir")
-now_ms() { date +%s%3N; }
 row() { printf '| %s | %s | %s |\n' "$1" "$2" "$3"; }
 lat() { jq -r "\"\(.[\"$2\"].p50_ms | floor) / \(.[\"$2\"].p99_ms | floor) / \(.[\"$2\"].max_ms | floor) ms (\(.[\"$2\"].ok) ok, \(.[\"$2\"].failed) failed)\"" <<<"$1"; }
 
@@ -62,50 +63,27 @@ report=$(mktemp)
 
 # ---- control socket
 base=$(lab_s "$HOSTILE" control --iface "$LAB_IF" --idle 0 --pipe 0 --requests 200)
-fifo=$LAB_DIR/hold.fifo
-mkfifo "$fifo"
-out=$LAB_DIR/hostile.json
-ip netns exec "$LAB_NS_S" "$HOSTILE" control --iface "$LAB_IF" --idle 1000 --pipe 60 \
-  --requests 200 --hold-fifo "$fifo" >"$out" &
-HOSTILE_PID=$!
-have_result() { [[ -s $out ]]; }
-lab_wait_until 300 "root's requests under the flood" have_result
-flood=$(cat "$out")
+hostile_control_flood 200 300
+flood=$HOSTILE_REPORT
 for c in status ban-add dry-run; do
   row "control \`$c\` p50 / p99 / max" "$(lat "$base" "$c")" "$(lat "$flood" "$c")" >>"$report"
 done
 # A zone added to named.conf, under the flood: ms until a query for it passes.
-lab_expect_dropped www.new.test
-t0=$(now_ms)
-lab_zone_stanza new.test >>"$LAB_NAMED_CONF"
-until lab_probe 150 www.new.test; do
-  (($(now_ms) - t0 < 10000)) || lab_fail "new.test not passing 10 s after it was added"
-done
-zone_ms=$(($(now_ms) - t0))
+hostile_zone_add_ms new.test
+zone_ms=$ZONE_MS
 row "zone added to named.conf until it passes" "-" "$zone_ms ms (probe timeout 150 ms)" >>"$report"
 # Metrics under slowloris (the control flood still on): 500 slowloris connections from the
 # client namespace, the scraper in the server namespace (another source address).
 mbase=$(lab_s "$HOSTILE" http --connect "$LAB_S4:$PORT" --slow 0 --scrapes 50 --timeout-ms 2000) || true
-slow_fifo=$LAB_DIR/slow.fifo
-mkfifo "$slow_fifo"
-slow_out=$LAB_DIR/slow.json
-ip netns exec "$LAB_NS_C" "$HOSTILE" http --connect "$LAB_S4:$PORT" --slow 500 --scrapes 0 \
-  --hold-fifo "$slow_fifo" >"$slow_out" &
-SLOW_PID=$!
-LAB_BG_PIDS+=("$SLOW_PID")
-have_slow() { [[ -s $slow_out ]]; }
-lab_wait_until 60 "500 slowloris connections" have_slow
+hostile_slowloris_start 500
 mslow=$(lab_s "$HOSTILE" http --connect "$LAB_S4:$PORT" --slow 0 --scrapes 50 --timeout-ms 2000) || true
-echo release >"$slow_fifo"
-wait "$SLOW_PID" || true
+hostile_slowloris_stop
 row "50 scrapes, 2 s timeout: p50 / p99 / max (500 slowloris)" "$(lat "$mbase" scrapes)" "$(lat "$mslow" scrapes)" >>"$report"
 # SIGTERM under the flood.
-t0=$(now_ms)
+t0=$(lab_now_ms)
 lab_daemon_stop TERM
-row "SIGTERM until the daemon is gone" "-" "$(($(now_ms) - t0)) ms (exit $LAB_DAEMON_RC)" >>"$report"
-echo release >"$fifo"
-wait "$HOSTILE_PID" || true
-HOSTILE_PID=
+row "SIGTERM until the daemon is gone" "-" "$(($(lab_now_ms) - t0)) ms (exit $LAB_DAEMON_RC)" >>"$report"
+hostile_control_release
 
 # ---- bans at scale
 s=$("$STORE_BENCH" "$store_dir" "$nbans")
@@ -129,14 +107,14 @@ s=$("$STORE_BENCH" "$store_dir" "$nbans")
 # load and verification, attach, zone sync: the part that is not the bans); idle CPU.
 LAB_BANS_DIR=$store_dir/daemon
 mkdir -p "$LAB_BANS_DIR"
-t0=$(now_ms)
+t0=$(lab_now_ms)
 lab_daemon_start --mode native
-empty_ms=$(($(now_ms) - t0))
+empty_ms=$(($(lab_now_ms) - t0))
 lab_daemon_stop TERM
 "$STORE_BENCH" --fill "$LAB_BANS_DIR/bans-$LAB_IF.lmdb" "$nbans"
-t0=$(now_ms)
+t0=$(lab_now_ms)
 lab_daemon_start --mode native
-start_ms=$(($(now_ms) - t0))
+start_ms=$(($(lab_now_ms) - t0))
 entries=$(lab_status ban_map.entries)
 ticks() { awk '{print $14 + $15}' "/proc/$LAB_DAEMON_PID/stat"; }
 c0=$(ticks)
@@ -144,9 +122,9 @@ sleep 20
 c1=$(ticks)
 hz=$(getconf CLK_TCK)
 cpu=$(awk -v d=$((c1 - c0)) -v hz="$hz" 'BEGIN { printf "%.2f", 100 * d / hz / 20 }')
-t0=$(now_ms)
+t0=$(lab_now_ms)
 lab_s "$LAB_CTL" --iface "$LAB_IF" '{"cmd":"status"}' >/dev/null
-status_ms=$(($(now_ms) - t0))
+status_ms=$(($(lab_now_ms) - t0))
 {
   echo "| dnswashd start until it answers, empty store (baseline) | $empty_ms ms |"
   echo "| dnswashd start on the store until it answers (bans in the map: $entries) | $start_ms ms ($((start_ms - empty_ms)) ms more than the baseline) |"

@@ -28,13 +28,9 @@ fail() {
   $IP netns exec $S xdp-filter status 2>&1 | tail -n 20
   exit 1
 }
-mkdir -p $D/bpffs $D/state $D/bans
-echo 'zone "a.test" { type primary; file "a.test.db"; };' >$D/named.conf
-mount -t bpf bpf $D/bpffs || fail "mount bpffs"
-{ $IP netns add $S && $IP netns add $C; } || fail "ip netns add"
-$IP link add s0 netns $S type veth peer name c0 netns $C || fail "veth"
-{ $IP -n $S addr add 192.0.2.1/24 dev s0 && $IP -n $C addr add 192.0.2.2/24 dev c0; } || fail "addresses"
-{ $IP -n $S link set s0 up && $IP -n $C link set c0 up && $IP -n $S link set lo up; } || fail "link up"
+# shellcheck source=guest_netns.sh
+. /usr/bin/guest_netns.sh
+guest_pair
 $IP netns exec $S dwq serve 192.0.2.1 --stop-file $D/stop >/dev/null 2>&1 &
 $IP netns exec $S dwq serve 192.0.2.1 --port 5353 --stop-file $D/stop >/dev/null 2>&1 &
 

@@ -15,14 +15,9 @@ fail() {
   [ -f $D/dnswashd.log ] && tail -n 30 $D/dnswashd.log
   exit 1
 }
-mkdir -p $D/bpffs $D/state $D/bans
-# The zones dnswashd serves come from a named.conf (no BIND runs here: the counters tell).
-echo 'zone "a.test" { type primary; file "a.test.db"; };' >$D/named.conf
-mount -t bpf bpf $D/bpffs || fail "mount bpffs"
-{ $IP netns add $S && $IP netns add $C; } || fail "ip netns add"
-$IP link add s0 netns $S type veth peer name c0 netns $C || fail "veth (module veth loaded?)"
-{ $IP -n $S addr add 192.0.2.1/24 dev s0 && $IP -n $C addr add 192.0.2.2/24 dev c0; } || fail "addresses"
-{ $IP -n $S link set s0 up && $IP -n $C link set c0 up && $IP -n $S link set lo up; } || fail "link up"
+# shellcheck source=guest_netns.sh
+. /usr/bin/guest_netns.sh
+guest_pair
 
 $IP netns exec $S dnswashd --iface s0 --mode native --named-conf $D/named.conf --pin-dir $D/bpffs \
   --state-dir $D/state --ban-state-dir $D/bans --detector >$D/dnswashd.log 2>&1 &

@@ -13,6 +13,8 @@
 # start-up of the probes included); bench/hostile_bench.sh measures the latencies in detail.
 # shellcheck source=../support/netns.sh
 source "$(dirname "$0")/../support/netns.sh"
+# shellcheck source=hostile_flood.sh
+source "$(dirname "$0")/hostile_flood.sh"
 : "${DNSWASHCTL:?set DNSWASHCTL to the dnswashctl binary}"
 : "${HOSTILE:?set HOSTILE to the hostile binary}"
 PORT=9553
@@ -20,7 +22,6 @@ HOSTILE_PID=
 netns_track_pids HOSTILE_PID
 
 ctl() { lab_s "$DNSWASHCTL" "$@"; }
-now_ms() { date +%s%3N; }
 jqt() { jq -e "$2" >/dev/null <<<"$1" || lab_fail "jq '$2' is false on: $1"; }
 
 lab_setup
@@ -28,15 +29,8 @@ lab_named_start a.test
 lab_daemon_start --mode native --metrics-listen "$LAB_S4:$PORT"
 
 # ---- 1. the control socket under an unprivileged flood
-fifo=$LAB_DIR/hold.fifo
-mkfifo "$fifo"
-out=$LAB_DIR/hostile.json
-ip netns exec "$LAB_NS_S" "$HOSTILE" control --iface "$LAB_IF" --idle 1000 --pipe 60 \
-  --requests 30 --hold-fifo "$fifo" >"$out" &
-HOSTILE_PID=$!
-have_result() { [[ -s $out ]]; }
-lab_wait_until 120 "root's requests under the flood" have_result
-r=$(cat "$out")
+hostile_control_flood 30 120
+r=$HOSTILE_REPORT
 lab_log "under the flood: $r"
 jqt "$r" '.hostile_idle_connected == 1000 and .hostile_pipelining_connected == 60'
 for c in status ban-add dry-run; do
@@ -49,54 +43,38 @@ jqt "$st" '.control.clients <= .control.limits.per_uid + .control.admin_clients 
 jqt "$st" '.control.evicted > 900'
 
 # The loop still runs the zone sync: a zone added now is let through within 1.2 s.
-lab_expect_dropped www.new.test
-t0=$(now_ms)
-lab_zone_stanza new.test >>"$LAB_NAMED_CONF"
-until lab_probe 150 www.new.test; do
-  (($(now_ms) - t0 < 10000)) || lab_fail "new.test not let through 10 s after it was added"
-done
-zone_ms=$(($(now_ms) - t0))
+hostile_zone_add_ms new.test
+zone_ms=$ZONE_MS
 ((zone_ms <= 1200)) || lab_fail "new.test let through after $zone_ms ms under the flood (> 1.2 s)"
 lab_log "under the flood a zone added to named.conf passed after $zone_ms ms"
 
 # The metrics port: 500 slowloris connections from the client namespace while a scraper in
 # the server namespace (another source address) scrapes 50 times with a 2 s timeout.
-slow_fifo=$LAB_DIR/slow.fifo
-mkfifo "$slow_fifo"
-slow_out=$LAB_DIR/slow.json
-ip netns exec "$LAB_NS_C" "$HOSTILE" http --connect "$LAB_S4:$PORT" --slow 500 --scrapes 0 \
-  --hold-fifo "$slow_fifo" >"$slow_out" &
-SLOW_PID=$!
-LAB_BG_PIDS+=("$SLOW_PID")
-have_slow() { [[ -s $slow_out ]]; }
-lab_wait_until 60 "500 slowloris connections" have_slow
+hostile_slowloris_start 500
 ok=0
 for i in $(seq 1 50); do
-  t0=$(now_ms)
+  t0=$(lab_now_ms)
   # The whole body first: `curl | grep -q` fails under pipefail when grep stops reading early.
   if body=$(lab_s curl -sf --max-time 2 "http://$LAB_S4:$PORT/metrics") &&
     grep -q '^dnswash_zones ' <<<"$body"; then
     ok=$((ok + 1))
   else
-    lab_log "scrape $i failed after $(($(now_ms) - t0)) ms"
+    lab_log "scrape $i failed after $(($(lab_now_ms) - t0)) ms"
   fi
 done
 m=$(lab_ctl '{"cmd":"status"}' | jq -c '.metrics_http')
-echo release >"$slow_fifo"
-wait "$SLOW_PID" || true
+hostile_slowloris_stop
 ((ok == 50)) || lab_fail "only $ok of 50 scrapes answered under slowloris (metrics: $m)"
 lab_log "metrics under slowloris: 50 of 50 scrapes answered ($m)"
 
 # SIGTERM with the control flood still there: gone within 1 s.
-t0=$(now_ms)
+t0=$(lab_now_ms)
 lab_daemon_stop TERM
-term_ms=$(($(now_ms) - t0))
+term_ms=$(($(lab_now_ms) - t0))
 [[ $LAB_DAEMON_RC -eq 0 ]] || lab_fail "dnswashd exited $LAB_DAEMON_RC on SIGTERM under the flood"
 ((term_ms <= 1000)) || lab_fail "dnswashd took $term_ms ms to exit on SIGTERM under the flood (> 1 s)"
 lab_log "SIGTERM under the flood: gone after $term_ms ms"
-echo release >"$fifo"
-wait "$HOSTILE_PID" || true
-HOSTILE_PID=
+hostile_control_release
 
 # ---- 2. a full state filesystem, in a mount namespace of our own: a process holds it (and
 # with it the tmpfs) across the daemon's restart; the tmpfs goes when the holder does.

@@ -58,15 +58,21 @@ netns_wait_pid_gone() {
   done
 }
 
-# netns_wait_until SECONDS DESCRIPTION CMD...: bounded poll until CMD succeeds.
+# netns_poll SECONDS CMD...: bounded poll until CMD succeeds; returns 1 if it never did.
+netns_poll() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.05
+  done
+}
+
+# netns_wait_until SECONDS DESCRIPTION CMD...: netns_poll, failing the script on a timeout.
 netns_wait_until() {
   local secs=$1 what=$2
   shift 2
-  local deadline=$((SECONDS + secs))
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || netns_fail "timed out after ${secs}s waiting for: $what"
-    sleep 0.05
-  done
+  netns_poll "$secs" "$@" || netns_fail "timed out after ${secs}s waiting for: $what"
 }
 
 netns_cleanup() {

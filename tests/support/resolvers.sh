@@ -18,7 +18,7 @@
 # Interface (stable; everything returns non-zero and prints why on failure, and fails the test
 # through RL_FAIL, default: print "FAIL: ..." and exit 1):
 #
-#   source tests/support/resolvers.sh   # after netns.sh (or any harness): sets nothing up yet
+#   source tests/support/resolvers.sh   # after netns.sh (its polls are used): sets nothing up yet
 #   rl_setup UPLINK_NS UPLINK_ADDR4 SERVER_NS SERVER_ADDR4
 #                                       # once; chains rl_cleanup into the current EXIT trap
 #   rl_root_start ZONE...               # root zone: each ZONE delegated to ns.ZONE = SERVER_ADDR4
@@ -75,24 +75,14 @@ rl_die() {
   fi
 }
 
-# rl_wait_until SECONDS WHAT CMD...: bounded poll until CMD succeeds.
+# rl_wait_until SECONDS WHAT CMD...: bounded poll until CMD succeeds (netns.sh's poll), failing
+# through rl_die. rl_pid_gone PID SECONDS: bounded wait for a process to end.
 rl_wait_until() {
   local secs=$1 what=$2
   shift 2
-  local deadline=$((SECONDS + secs))
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || rl_die "timed out after ${secs}s waiting for: $what"
-    sleep 0.05
-  done
+  netns_poll "$secs" "$@" || rl_die "timed out after ${secs}s waiting for: $what"
 }
-
-rl_pid_gone() {
-  local pid=$1 deadline=$((SECONDS + $2))
-  while kill -0 "$pid" 2>/dev/null; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.05
-  done
-}
+rl_pid_gone() { netns_wait_pid_gone "$@"; }
 
 rl_setup() {
   (($# == 4)) || rl_die "rl_setup UPLINK_NS UPLINK_ADDR4 SERVER_NS SERVER_ADDR4"
