@@ -388,4 +388,19 @@ std::vector<uint64_t> ZoneTable::live_tags() const {
   return out;
 }
 
+std::optional<dw_hash_key> live_zone_key(int zones_outer_fd) {
+  uint32_t zero = 0, inner_id = 0;
+  if (bpf_map_lookup_elem(zones_outer_fd, &zero, &inner_id) != 0) return std::nullopt;
+  int inner = bpf_map_get_fd_by_id(inner_id);
+  if (inner < 0) return std::nullopt;
+  dw_zone_bucket b{};
+  int rc = bpf_map_lookup_elem(inner, &zero, &b);
+  close(inner);
+  if (rc != 0) return std::nullopt;
+  dw_zone_hdr h;
+  std::memcpy(&h, &b, sizeof h);
+  if (h.magic != DW_ZONE_MAGIC) return std::nullopt;
+  return h.key;
+}
+
 }  // namespace dnswash

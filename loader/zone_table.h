@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,11 @@ class ZoneMapOps {
 
 // The kernel implementation over dw_zones' fd.
 std::unique_ptr<ZoneMapOps> kernel_zone_ops(int zones_outer_fd);
+
+// The SipHash key of the zone set live in the kernel (its header holds it; a taken-over set
+// keeps its own), for the detector and the shield, which hash names with it; none if no valid
+// set is installed.
+std::optional<dw_hash_key> live_zone_key(int zones_outer_fd);
 
 class ZoneTable {
  public:

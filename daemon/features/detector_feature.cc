@@ -76,20 +76,6 @@ dw_ban_key key_from(const uint8_t addr[16], uint32_t prefixlen) {
   return k;
 }
 
-// The live zone set's SipHash key (the set's header holds it; a taken-over set keeps its own).
-std::optional<dw_hash_key> live_zone_key(int zones_outer_fd) {
-  uint32_t zero = 0, inner_id = 0;
-  if (bpf_map_lookup_elem(zones_outer_fd, &zero, &inner_id) != 0) return std::nullopt;
-  UniqueFd inner(bpf_map_get_fd_by_id(inner_id));
-  if (!inner.valid()) return std::nullopt;
-  dw_zone_bucket b{};
-  if (bpf_map_lookup_elem(inner.get(), &zero, &b) != 0) return std::nullopt;
-  dw_zone_hdr h;
-  std::memcpy(&h, &b, sizeof h);
-  if (h.magic != DW_ZONE_MAGIC) return std::nullopt;
-  return h.key;
-}
-
 bool at_or_below(const DnsName &name, const DnsName &zone) {
   if (zone.labels.size() > name.labels.size()) return false;
   return std::equal(zone.labels.rbegin(), zone.labels.rend(), name.labels.rbegin());

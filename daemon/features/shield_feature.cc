@@ -26,21 +26,6 @@ int64_t mono_ms() {
       .count();
 }
 
-// The live zone set's SipHash key: the name set is hashed with it, so that the walk in the
-// kernel hashes a name once for both.
-std::optional<dw_hash_key> zone_set_key(int zones_outer_fd) {
-  uint32_t zero = 0, inner_id = 0;
-  if (bpf_map_lookup_elem(zones_outer_fd, &zero, &inner_id) != 0) return std::nullopt;
-  UniqueFd inner(bpf_map_get_fd_by_id(inner_id));
-  if (!inner.valid()) return std::nullopt;
-  dw_zone_bucket b{};
-  if (bpf_map_lookup_elem(inner.get(), &zero, &b) != 0) return std::nullopt;
-  dw_zone_hdr hdr;
-  std::memcpy(&hdr, &b, sizeof hdr);
-  if (hdr.magic != DW_ZONE_MAGIC) return std::nullopt;
-  return hdr.key;
-}
-
 shield::Endpoint parse_endpoint(const std::string &s) {
   shield::Endpoint ep;
   if (!s.empty() && s[0] == '[') {
@@ -101,7 +86,7 @@ ShieldFeature::~ShieldFeature() {
 
 void ShieldFeature::refresh_zone_tags() {
   seen_applies_ = h_.sync_status().applies;
-  key_ = zone_set_key(h_.skel().zones_fd());
+  key_ = live_zone_key(h_.skel().zones_fd());
   zone_of_tag_.clear();
   if (!key_) return;
   for (const auto &text : h_.zone_names()) {
@@ -210,7 +195,7 @@ void ShieldFeature::worker_loop() {
       if (stop_) return;
       watch = watch_;
     }
-    key = zone_set_key(h_.skel().zones_fd());
+    key = live_zone_key(h_.skel().zones_fd());
     if (!key) continue;
     bool changed = false;
     for (const auto &zone : watch) {

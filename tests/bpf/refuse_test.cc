@@ -13,6 +13,7 @@
 #include "counters.h"
 #include "datapath_harness.h"
 #include "error.h"
+#include "inet_checksum.h"
 #include "reasons.h"
 
 namespace dnswash::test {
@@ -23,19 +24,6 @@ struct Out {
   Bytes frame;
   Counters delta{};
 };
-
-uint16_t be16(const Bytes &b, size_t off) {
-  return uint16_t(b[off] << 8 | b[off + 1]);
-}
-uint32_t sum16(const uint8_t *p, size_t n, uint32_t sum = 0) {
-  for (size_t i = 0; i + 1 < n; i += 2) sum += uint32_t(p[i] << 8 | p[i + 1]);
-  if (n & 1) sum += uint32_t(p[n - 1] << 8);
-  return sum;
-}
-uint16_t fold(uint32_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return uint16_t(sum);
-}
 
 class Refuse : public ::testing::Test {
  protected:

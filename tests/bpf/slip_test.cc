@@ -13,6 +13,7 @@
 #include "counters.h"
 #include "datapath_harness.h"
 #include "error.h"
+#include "inet_checksum.h"
 #include "reasons.h"
 
 namespace dnswash::test {
@@ -24,22 +25,9 @@ struct Out {
   Counters delta{};
 };
 
-uint16_t be16(const Bytes &b, size_t off) {
-  return uint16_t(b[off] << 8 | b[off + 1]);
-}
 void put_be16(Bytes &b, size_t off, uint16_t v) {
   b[off] = uint8_t(v >> 8);
   b[off + 1] = uint8_t(v);
-}
-// RFC 1071 sum over 16-bit big-endian words (an odd tail byte padded with zero), unfolded.
-uint32_t sum16(const uint8_t *p, size_t n, uint32_t sum = 0) {
-  for (size_t i = 0; i + 1 < n; i += 2) sum += uint32_t(p[i] << 8 | p[i + 1]);
-  if (n & 1) sum += uint32_t(p[n - 1] << 8);
-  return sum;
-}
-uint16_t fold(uint32_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return uint16_t(sum);
 }
 
 // Where the layers of a (possibly VLAN-tagged) IPv4/IPv6 UDP frame start.

@@ -11,6 +11,7 @@
 #include "axfr.h"
 #include "config_map.h"
 #include "detector_harness.h"
+#include "inet_checksum.h"
 #include "name_set.h"
 #include "shield_maps.h"
 
@@ -21,19 +22,6 @@ using namespace dnswash::shield;
 
 DnsName N(const std::string &s) {
   return *parse_dns_name(s);
-}
-
-uint16_t be16(const Bytes &b, size_t off) {
-  return uint16_t(b[off] << 8 | b[off + 1]);
-}
-uint32_t sum16(const uint8_t *p, size_t n, uint32_t sum = 0) {
-  for (size_t i = 0; i + 1 < n; i += 2) sum += uint32_t(p[i] << 8 | p[i + 1]);
-  if (n & 1) sum += uint32_t(p[n - 1] << 8);
-  return sum;
-}
-uint16_t fold(uint32_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return uint16_t(sum);
 }
 
 struct Out {
