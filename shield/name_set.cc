@@ -1,5 +1,6 @@
 #include "name_set.h"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -49,22 +50,55 @@ uint64_t digest_of(const dw_hash_key &key, const DnsName &n) {
   return zone_digest(key, n);
 }
 
+// zone_digest() over a name_key(): its labels are already root-first, one pass, no allocation.
+uint64_t digest_of_key(const dw_hash_key &key, const std::string &k) {
+  uint8_t buf[1 + 63 + 8];
+  dw_sip s;
+  dw_sip_init(&s, key.k0, key.k1);
+  for (size_t p = 0; p < k.size();) {
+    size_t len = std::min<size_t>(uint8_t(k[p]), std::min<size_t>(63, k.size() - p - 1));
+    buf[0] = uint8_t(len);
+    std::memcpy(buf + 1, k.data() + p + 1, len);
+    std::memset(buf + 1 + len, 0, 8);
+    dw_sip_absorb_label(&s, buf);
+    p += 1 + len;
+  }
+  return dw_sip_digest(&s);
+}
+
+size_t label_count(const std::string &k) {
+  size_t n = 0;
+  for (size_t p = 0; p < k.size(); p += 1 + uint8_t(k[p])) ++n;
+  return n;
+}
+
 }  // namespace
 
 NameSetImage build_name_set(const dw_hash_key &key, const std::vector<NameEntry> &names) {
-  std::vector<uint64_t> digests(names.size());
-  std::vector<uint8_t> open(names.size());
+  return build_name_set(key, std::vector<const std::vector<NameEntry> *>{&names});
+}
+
+NameSetImage build_name_set(const dw_hash_key &key,
+                            const std::vector<const std::vector<NameEntry> *> &lists) {
+  size_t n = 0;
+  for (const auto *l : lists) n += l->size();
+  std::vector<uint64_t> digests;
+  std::vector<uint8_t> open;
+  digests.reserve(n);
+  open.reserve(n);
   NameSetImage img;
   uint64_t open_depths = 0;
-  for (size_t i = 0; i < names.size(); ++i) {
-    digests[i] = digest_of(key, names[i].name);
-    open[i] = names[i].open;
-    if (names[i].open) {
-      size_t d = names[i].name.labels.size();
-      open_depths |= d >= 64 ? (1ull << 63) : (1ull << (d - 1));
+  for (const auto *l : lists) {
+    for (const auto &e : *l) {
+      digests.push_back(digest_of_key(key, e.key));
+      open.push_back(e.open);
+      if (e.open) {
+        size_t d = label_count(e.key);
+        open_depths |= d >= 64 ? (1ull << 63) : (1ull << (d - 1));
+      }
     }
   }
-  uint32_t buckets = name_buckets_for(names.size());
+  uint32_t buckets = name_buckets_for(n);
   while (!try_build(buckets, digests, open, &img)) {
     if (buckets >= (1u << 30)) throw std::runtime_error("name set: cannot place the names");
     buckets <<= 1;
@@ -72,7 +106,7 @@ NameSetImage build_name_set(const dw_hash_key &key, const std::vector<NameEntry>
   img.hdr.magic = DW_NAMES_MAGIC;
   img.hdr.bucket_mask = buckets - 1;
   img.hdr.open_depths = open_depths;
-  img.hdr.names = names.size();
+  img.hdr.names = n;
   std::memcpy(&img.elems[0], &img.hdr, sizeof img.hdr);
   return img;
 }

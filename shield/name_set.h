@@ -27,6 +27,9 @@ uint32_t name_buckets_for(size_t n);
 // Builds the image for these names (every shielded zone's entries together) under the zone
 // set's key.
 NameSetImage build_name_set(const dw_hash_key &key, const std::vector<NameEntry> &names);
+// The same for several zones' lists, read where they are (a million-name zone is not copied).
+NameSetImage build_name_set(const dw_hash_key &key,
+                            const std::vector<const std::vector<NameEntry> *> &lists);
 
 // What the kernel decides for `qname` under served zone `zone` (qname at or below it): true
 // if it exists in the image (itself, or at or below an OPEN name strictly between).

@@ -222,14 +222,16 @@ void ShieldFeature::worker_loop() {
     }
     if (!changed) continue;
     auto t0 = mono_ms();
-    std::vector<shield::NameEntry> all;
+    std::vector<const std::vector<shield::NameEntry> *> all;
     std::map<std::string, Loaded> loaded;
+    size_t names = 0;
     for (const auto &[zone, zt] : have) {
-      all.insert(all.end(), zt.names.begin(), zt.names.end());
+      all.push_back(&zt.names);
+      names += zt.names.size();
       loaded[zone] = Loaded{zt.serial, zt.soa_rr, zt.names.size(), mono_ms()};
     }
     auto img = shield::build_name_set(*key, all);
-    spdlog::info("shield: name set of {} names, {} KiB, built in {} ms", all.size(),
+    spdlog::info("shield: name set of {} names, {} KiB, built in {} ms", names,
                  img.elems.size() * sizeof(dw_names_bucket) / 1024, mono_ms() - t0);
     std::lock_guard<std::mutex> g(mu_);
     pending_ = std::move(img);
