@@ -79,7 +79,7 @@ reason=$(lab_status mode_reason)
   lab_fail "status.mode_reason does not give both refusals and the fallback: $reason"
 grep -q "generic XDP on dwp0 failed: .*$upper_msg.*; falling back to NFQUEUE" "$LAB_DAEMON_LOG" ||
   lab_fail "the fallback to NFQUEUE is not logged with the kernel's message"
-lab_s iptables-save -t raw | grep -q 'dnswash:dwp0' || lab_fail "no NFQUEUE rule for dwp0"
+lab_s iptables-save -t raw | lab_has 'dnswash:dwp0' || lab_fail "no NFQUEUE rule for dwp0"
 lab_daemon_stop TERM
 ((LAB_DAEMON_RC == 0)) || lab_fail "exit $LAB_DAEMON_RC on SIGTERM"
 lab_expect_nothing_left

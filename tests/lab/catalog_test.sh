@@ -60,7 +60,7 @@ chown -R bind: "$LAB_NAMED_DIR"
 secondary_up() { netns_named_start "$LAB_NS_S" "$LAB_NAMED_CONF" "$LAB_DIR/secondary-$1.log"; }
 # serves ZONE: the secondary answers authoritatively for ZONE (asked inside the server
 # namespace, so the filter is not in the way).
-serves() { lab_s dig +time=1 +tries=1 +norec @"$LAB_S4" "$1" SOA | grep -q 'flags: qr aa'; }
+serves() { lab_s dig +time=1 +tries=1 +norec @"$LAB_S4" "$1" SOA | lab_has 'flags: qr aa'; }
 serves_m1_m2() { serves m1.test && serves m2.test; }
 secondary_up first
 lab_wait_until 30 "the secondary serves m1.test and m2.test from the catalog" serves_m1_m2

@@ -20,7 +20,7 @@ lab_daemon_start --mode native --detector --ban-time 5s --ban-repeat permanent \
 
 [[ $(lab_status detector.enabled) == true ]] || lab_fail "detector not enabled"
 [[ $(lab_status detector.tc_attached) == true ]] || lab_fail "tc program not attached"
-lab_s tc filter show dev "$LAB_IF" egress | grep -q dnswash_det_tc || lab_fail "no tc egress filter"
+lab_s tc filter show dev "$LAB_IF" egress | lab_has dnswash_det_tc || lab_fail "no tc egress filter"
 
 detq() { lab_c "$DETQ" "$@"; }
 ctl() { lab_s "$DNSWASHCTL" bans "$@" --iface "$LAB_IF"; }
@@ -50,14 +50,14 @@ human=$(ctl list)
 [[ $(snap_field "$snap" $ROLLER origin) == detector ]] || lab_fail "roller not listed: $snap"
 [[ $(snap_field "$snap" $ROLLER offenses) == 1 ]] || lab_fail "offenses: $snap"
 [[ $(snap_field "$snap" $ROLLER zone) == a.test ]] || lab_fail "zone: $snap"
-snap_field "$snap" $ROLLER names | grep -q 'www999.a.test' || lab_fail "names: $snap"
+snap_field "$snap" $ROLLER names | lab_has 'www999.a.test' || lab_fail "names: $snap"
 grep -q "detector: banned $ROLLER for 5s (offense 1).*a.test.*www99" "$LAB_DAEMON_LOG" ||
   lab_fail "no ban log line"
 grep -q "^$ROLLER *detector" <<<"$human" || lab_fail "human list: $human"
 
 # Released after the ban time (5 s): the sweep takes it out of the list, queries pass again.
 lab_wait_until 15 "the roller's ban expires" not_banned $ROLLER
-lab_c dig +time=1 +tries=2 +norec -b $ROLLER @"$LAB_S4" www.a.test A | grep -q 'status: NOERROR' ||
+lab_c dig +time=1 +tries=2 +norec -b $ROLLER @"$LAB_S4" www.a.test A | lab_has 'status: NOERROR' ||
   lab_fail "the roller is still dropped after its ban expired"
 lab_log "released after $((SECONDS - t0))s"
 
@@ -122,6 +122,6 @@ ctl del 198.51.100.0/24 >/dev/null || lab_fail "bans del"
 
 lab_daemon_stop TERM
 ((LAB_DAEMON_RC == 0)) || lab_fail "exit $LAB_DAEMON_RC"
-lab_s tc filter show dev "$LAB_IF" egress | grep -q dnswash_det_tc && lab_fail "tc filter left after stop"
+lab_s tc filter show dev "$LAB_IF" egress | lab_has dnswash_det_tc && lab_fail "tc filter left after stop"
 lab_expect_nothing_left
 lab_log "PASS"

@@ -54,7 +54,7 @@ lab_daemon_start --mode native --detector --detector-signal queries --detector-t
   --ban-time 1h --detector-window 60s
 [[ $(lab_status detector.signal) == queries ]] || lab_fail "signal $(lab_status detector.signal)"
 [[ $(lab_status detector.tc_attached) == false ]] || lab_fail "tc program attached with the queries signal"
-lab_s tc filter show dev "$LAB_IF" egress | grep -q dnswash_det_tc && lab_fail "tc egress filter with the queries signal"
+lab_s tc filter show dev "$LAB_IF" egress | lab_has dnswash_det_tc && lab_fail "tc egress filter with the queries signal"
 [[ $(ban_field 2001:db8::/64 origin) == detector ]] || lab_fail "IPv6 ban not restored: $(bans_json)"
 r=$(detq roll "$LAB_S4" a.test --source $QROLL --count 12 --timeout-ms 500 --stop-after-drops 2)
 lab_log "queries-signal roller: $r"

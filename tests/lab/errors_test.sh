@@ -75,7 +75,7 @@ lab_daemon_run --iface "$LAB_IF" "${common[@]}"
 ((LAB_RC == 1)) || lab_fail "with a foreign XDP program: exit $LAB_RC: $LAB_OUT"
 grep -q "is already attached to $LAB_IF.*dnswashd does not replace it" <<<"$LAB_OUT" ||
   lab_fail "foreign program message: $LAB_OUT"
-ip -n "$LAB_NS_S" -d link show dev "$LAB_IF" | grep -q 'name xdp_drop' || lab_fail "the foreign program was touched"
+ip -n "$LAB_NS_S" -d link show dev "$LAB_IF" | lab_has 'name xdp_drop' || lab_fail "the foreign program was touched"
 ip -n "$LAB_NS_S" link set dev "$LAB_IF" xdpgeneric off
 lab_expect_nothing_left
 

@@ -17,15 +17,15 @@ lab_daemon_start --mode "$MODE" --sample-every 1  # every drop sampled: `top` co
 [[ $(lab_status zones) == 3 ]] || lab_fail "zone count $(lab_status zones), wanted 3"
 [[ $(lab_status attached) == true ]] || lab_fail "status says not attached"
 if [[ $MODE == nfqueue ]]; then
-  ip -n "$LAB_NS_S" -d link show dev "$LAB_IF" | grep -q 'prog/xdp' && lab_fail "XDP attached in NFQUEUE mode"
+  ip -n "$LAB_NS_S" -d link show dev "$LAB_IF" | lab_has 'prog/xdp' && lab_fail "XDP attached in NFQUEUE mode"
   lab_ctl --field nfqueue.backend '{"cmd":"status"}' >/dev/null || lab_fail "no nfqueue status"
   rules=$(lab_s nft list ruleset 2>/dev/null; lab_s iptables-save 2>/dev/null)
   grep -q "dnswash:$LAB_IF" <<<"$rules" || lab_fail "no NFQUEUE rule tagged dnswash:$LAB_IF"
 else
-  ip -n "$LAB_NS_S" -d link show dev "$LAB_IF" | grep -q "prog/xdp id $(lab_status prog_id)" ||
+  ip -n "$LAB_NS_S" -d link show dev "$LAB_IF" | lab_has "prog/xdp id $(lab_status prog_id)" ||
     lab_fail "the interface does not run program $(lab_status prog_id)"
   want_attach=$([[ $MODE == native ]] && echo xdp || echo xdpgeneric)
-  ip -n "$LAB_NS_S" link show dev "$LAB_IF" | grep -qw "$want_attach" ||
+  ip -n "$LAB_NS_S" link show dev "$LAB_IF" | lab_has -w "$want_attach" ||
     lab_fail "not attached as $want_attach: $(ip -n "$LAB_NS_S" link show dev "$LAB_IF")"
   [[ -e $LAB_BPFFS/$LAB_IF/abi-$(lab_status abi)/link ]] || lab_fail "the link is not pinned"
 fi

@@ -28,7 +28,7 @@ lab_wait_until 20 "the stream is flowing" counted_at_least $((allowed0 + 50))
 # 1. SIGTERM with --keep-on-exit: the daemon goes, the filter stays (pinned), and keeps working.
 lab_daemon_stop TERM
 ((LAB_DAEMON_RC == 0)) || lab_fail "exit $LAB_DAEMON_RC on SIGTERM with --keep-on-exit"
-ip -n "$LAB_NS_S" -d link show dev "$LAB_IF" | grep -q "prog/xdp id $prog1" ||
+ip -n "$LAB_NS_S" -d link show dev "$LAB_IF" | lab_has "prog/xdp id $prog1" ||
   lab_fail "the filter was not left attached"
 [[ -e $LAB_BPFFS/$LAB_IF/abi-$abi/link ]] || lab_fail "the link pin is gone"
 lab_s grep -q '@dnswash/' /proc/net/unix && lab_fail "the control socket outlived the daemon"
@@ -42,7 +42,7 @@ lab_daemon_start --mode native
 [[ $(lab_status maps.zones) == "$zones_map" ]] || lab_fail "the zone map was not shared"
 prog2=$(lab_status prog_id)
 [[ $prog2 != "$prog1" ]] || lab_fail "the program was not replaced"
-ip -n "$LAB_NS_S" -d link show dev "$LAB_IF" | grep -q "prog/xdp id $prog2" ||
+ip -n "$LAB_NS_S" -d link show dev "$LAB_IF" | lab_has "prog/xdp id $prog2" ||
   lab_fail "the interface does not run the new program $prog2"
 lab_wait_until 20 "the stream is counted by the new program" counted_at_least $(($(lab_counter allowed) + 50))
 
@@ -55,7 +55,7 @@ printf 'zone "a.test" { type primary file "a.test.zone"; };\n' >"$LAB_DIR/broken
 lab_daemon_run --iface "$LAB_IF" --named-conf "$LAB_DIR/broken.conf" --pin-dir "$LAB_BPFFS" --dry-run
 ((LAB_RC == 1)) || lab_fail "a broken named.conf on takeover: exit $LAB_RC: $LAB_OUT"
 grep -q "broken.conf:1:" <<<"$LAB_OUT" || lab_fail "broken named.conf message: $LAB_OUT"
-ip -n "$LAB_NS_S" -d link show dev "$LAB_IF" | grep -q "prog/xdp id $prog2" ||
+ip -n "$LAB_NS_S" -d link show dev "$LAB_IF" | lab_has "prog/xdp id $prog2" ||
   lab_fail "a failed successor changed the attached program"
 [[ -e $LAB_BPFFS/$LAB_IF/abi-$abi/link ]] || lab_fail "a failed successor removed the pins"
 lab_dropped junk.example || lab_fail "junk answered after a failed successor (dry-run leaked?)"
@@ -101,7 +101,7 @@ lab_daemon_stop USR2
 lab_stream_start "www.a.test,b.test" "junk.example"
 lab_daemon_start --mode nfqueue
 [[ $(lab_status mode) == nfqueue ]] || lab_fail "mode $(lab_status mode) after switching to nfqueue"
-ip -n "$LAB_NS_S" -d link show dev "$LAB_IF" | grep -q 'prog/xdp' && lab_fail "XDP still attached"
+ip -n "$LAB_NS_S" -d link show dev "$LAB_IF" | lab_has 'prog/xdp' && lab_fail "XDP still attached"
 [[ ! -e $LAB_BPFFS/$LAB_IF ]] || lab_fail "XDP pins left after switching to NFQUEUE"
 nfq_judged() { (($(lab_counter allowed) >= $1)); }
 lab_wait_until 20 "NFQUEUE judges the stream" nfq_judged $(($(lab_counter allowed) + 20))

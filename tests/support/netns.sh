@@ -58,6 +58,12 @@ netns_wait_pid_gone() {
   done
 }
 
+# lab_has [GREP OPTIONS] PATTERN: `grep -q` that reads its whole input. Under pipefail,
+# `cmd | grep -q` fails when grep exits at the first match while cmd is still writing (SIGPIPE).
+lab_has() {
+  grep "$@" >/dev/null
+}
+
 # netns_poll SECONDS CMD...: bounded poll until CMD succeeds; returns 1 if it never did.
 netns_poll() {
   local deadline=$((SECONDS + $1))
