@@ -80,6 +80,12 @@ run_pass() {
     LAB_BG_PIDS+=($!)
     i=$((i + 1))
   done
+  # A ban fails the lab at once: a banned resolver's lookups would each wait out dig's timeout.
+  while kill -0 "${pids[@]}" 2>/dev/null; do
+    [[ $(lab_status detector.bans) == 0 ]] ||
+      lab_fail "$pass pass: a resolver was banned for its users' lookups: $(lab_ctl '{"cmd":"bans"}')"
+    sleep 0.2
+  done
   for i in "${!pids[@]}"; do wait "${pids[i]}" || true; done
   for r in "${RESOLVERS[@]}"; do
     out=$(python3 "$MIX" check "$LAB_DIR/$pass-$r.plan" "$LAB_DIR/$pass-$r.out" 2>&1) ||
