@@ -95,6 +95,7 @@ FleetFeature::FleetFeature(DaemonHooks &h, BansFeature &bans, ShieldFeature &shi
   if (o.fleet_quorum == 0) throw Error("--fleet-quorum must be at least 1");
   fo.quorum = o.fleet_quorum;
   fo.link.queue_max = o.fleet_queue;
+  fo.link.replicas = int(o.fleet_replicas);
   // The timed stream must keep a ban as long as it can last here.
   uint64_t longest = std::max<uint64_t>(86400, bans_.policy().first_s);
   longest = std::max(longest, bans_.policy().repeat_s);
