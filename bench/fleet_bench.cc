@@ -57,7 +57,7 @@ struct NullTarget : FleetTarget {
   void apply_ban(const dw_ban_key &, const Decision &) override {}
   void remove_ban(const dw_ban_key &) override {}
   bool has_ban(const dw_ban_key &) override { return true; }
-  void apply_shield(const std::string &, bool) override {}
+  bool apply_shield(const std::string &, bool) override { return true; }
   std::vector<dw_ban_key> fleet_bans() override { return {}; }
 };
 
@@ -91,7 +91,7 @@ struct StoreTarget : FleetTarget {
     dw_ban_val v;
     return bpf_map_lookup_elem(fd, &k, &v) == 0;
   }
-  void apply_shield(const std::string &, bool) override {}
+  bool apply_shield(const std::string &, bool) override { return true; }
   std::vector<dw_ban_key> fleet_bans() override { return {}; }
   void when_durable(std::function<void()> done) override {
     bans->when_saved(bans->last_seq(),

@@ -148,14 +148,71 @@ void register_list(CLI::App &group) {
   });
 }
 
+// `zones shield [ZONE on|off|auto]`: the zone shield's state (the daemon's `shield` status
+// section), or the operator's mode for one zone (`zones-shield`, docs/detector.md).
+void register_shield(CLI::App &group) {
+  struct Args {
+    std::vector<std::string> zone_mode;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto *cmd = group.add_subcommand(
+      "shield", "The zone shield per zone, or set a zone's mode: ZONE on|off|auto (--detector)");
+  cmd->add_option("zone_mode", args->zone_mode, "ZONE and on, off or auto")->expected(0, 2);
+  add_json_flag(*cmd, args->json);
+  cmd->callback([args] {
+    run([&] {
+      if (args->zone_mode.size() == 1)
+        throw CtlError("zones shield: give ZONE and a mode (on, off or auto), or neither");
+      if (args->zone_mode.size() == 2) {
+        nlohmann::json r = request(
+            {{"cmd", "zones-shield"}, {"zone", args->zone_mode[0]}, {"mode", args->zone_mode[1]}});
+        if (args->json) {
+          ctl::print_json(r);
+        } else {
+          std::cout << r.value("zone", "") << ": mode " << r.value("mode", "") << ", "
+                    << (r.value("shielded", false) ? "shielded" : "open") << "\n";
+        }
+        return;
+      }
+      nlohmann::json st = request({{"cmd", "status"}}).value("shield", nlohmann::json::object());
+      if (args->json) {
+        ctl::print_json(st);
+        return;
+      }
+      if (!st.value("enabled", false)) {
+        std::cout << "zone shield: off (dnswashd runs without --detector)\n";
+        return;
+      }
+      Table t({{"zone", Table::Align::kLeft},
+               {"state", Table::Align::kLeft},
+               {"mode", Table::Align::kLeft},
+               {"fleet", Table::Align::kLeft},
+               {"names", Table::Align::kRight},
+               {"drops", Table::Align::kRight},
+               {"missing/s", Table::Align::kRight}});
+      for (const auto &z : st.value("zones", nlohmann::json::array()))
+        t.add_row({z.value("zone", ""), z.value("shielded", false) ? "SHIELDED" : "open",
+                   z.value("mode", ""),
+                   z.value("fleet", false) ? "on" : (z.value("for_fleet", false) ? "held" : "-"),
+                   fmt_count(z.value("names", uint64_t(0))),
+                   fmt_count(z.value("drops", uint64_t(0))),
+                   fmt_count(z.value("missing_per_s", uint64_t(0)))});
+      t.print(std::cout);
+    });
+  });
+}
+
 }  // namespace
 
 void registerCommand(CLI::App &app) {
   auto *group = app.add_subcommand(
-      "zones", "Zones: what named.conf serves (parse) and what the kernel map holds (list)");
+      "zones",
+      "Zones: what named.conf serves (parse), what the kernel map holds (list), the shield");
   group->require_subcommand(1);
   register_parse(*group);
   register_list(*group);
+  register_shield(*group);
 }
 
 }  // namespace dnswash::ctl::zones

@@ -580,9 +580,12 @@ void Daemon::start_features() {
   features_.push_back(std::move(bans));
   features_.push_back(std::make_unique<OddAnswersFeature>(*this));
   features_.push_back(std::make_unique<DetectorFeature>(*this, bans_ref));
-  features_.push_back(std::make_unique<ShieldFeature>(*this));  // part of --detector
-  // After the detector (it fills the never-ban map the fleet checks); replays before ready.
-  features_.push_back(std::make_unique<FleetFeature>(*this, bans_ref));
+  auto shield = std::make_unique<ShieldFeature>(*this);  // part of --detector
+  ShieldFeature &shield_ref = *shield;
+  features_.push_back(std::move(shield));
+  // After the detector (it fills the never-ban map the fleet checks) and the shield (the fleet
+  // shares its zones' shields); replays before ready.
+  features_.push_back(std::make_unique<FleetFeature>(*this, bans_ref, shield_ref));
   features_.push_back(std::make_unique<SamplerFeature>(*this));
   features_.push_back(std::make_unique<CheckFeature>(*this));
   features_.push_back(std::make_unique<MetricsFeature>(*this));

@@ -266,6 +266,10 @@ ParsedOptions parse_options(int argc, char **argv) {
   app.add_option("--fleet-ready-timeout", o.fleet_ready_timeout,
                  "How long startup waits for the fleet replay before reporting ready anyway")
       ->check(duration_check);
+  app.add_option("--fleet-replicas", o.fleet_replicas,
+                 "Replicas of the fleet's streams when this node creates them (a three-server "
+                 "JetStream cluster: 3)")
+      ->check(CLI::Range(1u, 5u));
   app.add_option("--fleet-max-age", o.fleet_max_age,
                  "MaxAge of the timed-ban stream when this node creates it (default: the "
                  "longest of 1d, --ban-time and a timed --ban-repeat)")

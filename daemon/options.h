@@ -85,6 +85,7 @@ struct Options {
   unsigned fleet_queue = 10000;
   std::string fleet_ready_timeout = "5s";
   std::string fleet_max_age;  // "" = the longest of 1d, --ban-time, a timed --ban-repeat
+  unsigned fleet_replicas = 1;
   // ADDR:PORT for the Prometheus /metrics HTTP listener (metrics_feature.h); "" = none.
   std::string metrics_listen;
   // Connection limits (control_server.h, http_listen.h; docs/dnswashd.md "Limits").

@@ -39,6 +39,7 @@ Fleet::Fleet(FleetOptions opt, FleetTarget &target)
   if (!valid_node_id(opt_.link.node))
     throw std::runtime_error("fleet: node id '" + opt_.link.node +
                              "' must be 1-64 letters, digits, '-' or '_'");
+  first_seq_ = uint64_t(now_us());
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) throw std::runtime_error("fleet: eventfd failed");
   if (!opt_.link.servers.empty()) {
@@ -104,6 +105,7 @@ void Fleet::on_local_unban(const dw_ban_key &key, bool manual) {
 }
 
 void Fleet::on_shield(const std::string &zone, bool on) {
+  local_shield_[zone] = on;
   Message m;
   m.kind = Kind::kShield;
   m.at_ms = now_unix_ms();
@@ -130,8 +132,10 @@ void Fleet::apply(const std::vector<BanChange> &bans, const std::vector<ShieldCh
     ++bans_applied_;
   }
   for (const ShieldChange &s : shields) {
-    target_.apply_shield(s.zone, s.on);
-    ++shields_applied_;
+    if (target_.apply_shield(s.zone, s.on))
+      ++shields_applied_;
+    else
+      ++shields_ignored_;
   }
 }
 
@@ -143,6 +147,15 @@ Reject Fleet::receive(const std::string &subject, const std::string &data, int64
     spdlog::warn("fleet: dropped a message on {} ({}, {} bytes)", subject.substr(0, 200),
                  reject_name(r), data.size());
     return r;
+  }
+  if (m.node == opt_.link.node && m.kind == Kind::kShield && m.shield_on && m.seq < first_seq_ &&
+      !local_shield_.count(m.zone)) {
+    // This node's word from before it (re)started: its shield state did not survive the
+    // restart (a new daemon starts unshielded), so the fleet must not go on holding the zone
+    // for it. Published once; a redelivery then finds local_shield_ set.
+    spdlog::info("fleet: shield {} was on here before this start: publishing off", m.zone);
+    ++shields_corrected_;
+    on_shield(m.zone, false);
   }
   std::vector<BanChange> bans;
   std::vector<ShieldChange> shields;
@@ -254,6 +267,9 @@ json Fleet::status() const {
             {"bans_lifted", bans_lifted_},
             {"bans_reapplied", reapplied_},
             {"shields_applied", shields_applied_},
+            {"shields_ignored", shields_ignored_},
+            {"shields_corrected", shields_corrected_},
+            {"shields_on", ledger_.shields_on()},
             {"local_changes", local_published_}};
   if (link_) {
     LinkStatus s = link_->status();

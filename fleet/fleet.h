@@ -60,7 +60,9 @@ class FleetTarget {
   // The fleet bans in the map now (after a restart: those saved before it). Once the replay
   // is done, those the fleet no longer decides are removed.
   virtual std::vector<dw_ban_key> fleet_bans() = 0;
-  virtual void apply_shield(const std::string &zone, bool on) = 0;
+  // The fleet's word on a zone's shield changed (--fleet-quorum other nodes have it on, or no
+  // longer). False if this node does not serve the zone, or has no shield: ignored, counted.
+  virtual bool apply_shield(const std::string &zone, bool on) = 0;
   // Runs `done` once what was applied so far is durable here (the ban store), or at once when
   // nothing is stored; the messages that carried it are acked in `done`, so a crash before
   // then means a redelivery, not a loss. `done` may run later, from the target's own loop.
@@ -113,6 +115,11 @@ class Fleet final : public FleetSink {
     uint64_t messages = 0;
   };
   std::map<std::string, Peer> peers_;
+  // This node's own word on each zone's shield as published since it started; a word from
+  // before (seq below first_seq_) saying "on" that this run does not hold is corrected.
+  std::map<std::string, bool> local_shield_;
+  uint64_t first_seq_ = 0;
+  uint64_t shields_ignored_ = 0, shields_corrected_ = 0;
   uint64_t applied_ = 0, stale_ = 0, own_ = 0, never_ban_ = 0, local_published_ = 0;
   std::map<Reject, uint64_t> rejected_;
   uint64_t bans_applied_ = 0, bans_lifted_ = 0, shields_applied_ = 0, reapplied_ = 0;

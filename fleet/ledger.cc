@@ -158,4 +158,11 @@ bool Ledger::shield(const std::string &zone) const {
   return it != shield_on_.end() && it->second;
 }
 
+std::vector<std::string> Ledger::shields_on() const {
+  std::vector<std::string> out;
+  for (const auto &[zone, on] : shield_on_)
+    if (on) out.push_back(zone);
+  return out;
+}
+
 }  // namespace dnswash::fleet

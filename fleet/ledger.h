@@ -64,6 +64,7 @@ class Ledger {
   }
   size_t pending_quorum(int64_t now_ms) const;  // prefixes with bans in force, short of quorum
   bool shield(const std::string &zone) const;
+  std::vector<std::string> shields_on() const;  // zones the fleet has shielded
   unsigned quorum() const { return quorum_; }
 
  private:

@@ -174,10 +174,12 @@ bool NatsLink::setup() {
       sc.Storage = js_FileStorage;
       sc.MaxMsgsPerSubject = 1;
       sc.MaxMsgSize = kStreamMaxMsgSize;
+      sc.Replicas = int64_t(opt_.replicas);
       if (i == 0) sc.MaxAge = opt_.bans_max_age_ms * kNs;
       jerr = jsErrCode(0);
       s = js_AddStream(&si, js_, &sc, nullptr, &jerr);
-      if (s == NATS_OK) spdlog::info("fleet: created stream {}", stream_name(i));
+      if (s == NATS_OK)
+        spdlog::info("fleet: created stream {} ({} replica(s))", stream_name(i), opt_.replicas);
     } else if (s == NATS_OK && i == 0 && si->Config->MaxAge != 0 &&
                si->Config->MaxAge < opt_.bans_max_age_ms * kNs) {
       spdlog::warn(

@@ -35,6 +35,7 @@ struct LinkOptions {
   Credentials creds;
   int64_t bans_max_age_ms = 0;  // DNSWASH_BANS MaxAge if this node creates it
   size_t queue_max = 10000;     // outgoing messages held while NATS is away
+  int replicas = 1;             // the streams' Replicas if this node creates them (a cluster: 3)
 };
 
 struct Inbound {

@@ -76,7 +76,8 @@ bool overlap(const dw_ban_key &a, const dw_ban_key &b) {
 
 }  // namespace
 
-FleetFeature::FleetFeature(DaemonHooks &h, BansFeature &bans) : h_(h), bans_(bans.manager()) {
+FleetFeature::FleetFeature(DaemonHooks &h, BansFeature &bans, ShieldFeature &shield)
+    : h_(h), bans_(bans.manager()), shield_(shield) {
   const Options &o = h.options();
   if (o.fleet.empty()) {
     h.add_status("fleet", [] { return json{{"enabled", false}}; });
@@ -94,6 +95,7 @@ FleetFeature::FleetFeature(DaemonHooks &h, BansFeature &bans) : h_(h), bans_(ban
   if (o.fleet_quorum == 0) throw Error("--fleet-quorum must be at least 1");
   fo.quorum = o.fleet_quorum;
   fo.link.queue_max = o.fleet_queue;
+  fo.link.replicas = int(o.fleet_replicas);
   // The timed stream must keep a ban as long as it can last here.
   uint64_t longest = std::max<uint64_t>(86400, bans_.policy().first_s);
   longest = std::max(longest, bans_.policy().repeat_s);
@@ -106,6 +108,10 @@ FleetFeature::FleetFeature(DaemonHooks &h, BansFeature &bans) : h_(h), bans_(ban
   bans_.on_change([this, alive = std::weak_ptr<bool>(alive_)](const BanChange &c) {
     if (!alive.expired()) on_change(c);
   });
+  // This node's own shield words are published (the shield feature is destroyed after this
+  // one: the destructor unhooks it).
+  shield_.on_local_change(
+      [this](const std::string &zone, bool on) { fleet_->on_shield(zone, on); });
   h.add_fd(fleet_->wake_fd(), [this] { fleet_->poll(); });
   h.every(std::chrono::milliseconds(1000), [this] { fleet_->tick(); });
   h.add_status("fleet", [this] { return status(); });
@@ -135,6 +141,7 @@ FleetFeature::~FleetFeature() {
   if (!fleet_) return;
   // The acks waiting for the store run now, while the NATS link is still there.
   bans_.flush_saves();
+  shield_.on_local_change(nullptr);
   alive_.reset();
   h_.remove_fd(fleet_->wake_fd());
   fleet_.reset();
@@ -217,9 +224,8 @@ bool FleetFeature::has_ban(const dw_ban_key &key) {
   return cur && cur->active;
 }
 
-void FleetFeature::apply_shield(const std::string &zone, bool on) {
-  // No zone shield in this tree yet: the decision is logged and counted (docs/fleet.md).
-  spdlog::info("fleet: shield {} {} (no shield feature in this build)", zone, on ? "on" : "off");
+bool FleetFeature::apply_shield(const std::string &zone, bool on) {
+  return shield_.apply_remote(zone, on);
 }
 
 void FleetFeature::when_durable(std::function<void()> done) {

@@ -162,6 +162,12 @@ std::string prometheus_text(const json &status, const Counters &counters) {
     w.single("dnswash_fleet_pending_quorum", "gauge",
              "Prefixes other nodes ban that are short of --fleet-quorum.",
              num(f, "pending_quorum"));
+    w.single("dnswash_fleet_shields", "gauge", "Zones the fleet has shielded (other nodes' words).",
+             f.contains("shields_on") && f["shields_on"].is_array() ? double(f["shields_on"].size())
+                                                                    : 0);
+    w.single("dnswash_fleet_shields_ignored_total", "counter",
+             "The fleet's shield words on zones this node does not serve (or has no shield).",
+             num(f, "shields_ignored"));
     w.single("dnswash_fleet_peers", "gauge", "Other nodes heard from.",
              f.contains("peers") && f["peers"].is_object() ? double(f["peers"].size()) : 0);
     const json q = f.value("queue", json::object());

@@ -99,6 +99,7 @@ ShieldFeature::Zone &ShieldFeature::zone_for(uint64_t tag, const std::string &na
   auto it = zones_.find(tag);
   if (it == zones_.end()) {
     Zone z{name, parse_dns_name(name).value_or(DnsName{}), shield::ZonePolicy(params_)};
+    z.remote = fleet::RemoteShield(params_.quiet_ms, params_.on_nx_rate / 2);
     it = zones_.emplace(tag, std::move(z)).first;
   }
   return it->second;
@@ -139,7 +140,13 @@ void ShieldFeature::tick() {
     bool any = false;
     std::set<std::string> watch;
     for (auto &[tag, z] : zones_) {
-      bool want = z.policy.on();
+      if (z.policy.on() != z.word) {  // this node's own word changed: the fleet hears it
+        z.word = z.policy.on();
+        if (local_change_) local_change_(z.name, z.word);
+      }
+      // The fleet's word shields the zone too, unless this node's operator said off.
+      bool want = z.remote.shielded(now, z.policy.missing_rate(), z.word,
+                                    z.policy.mode() == shield::Mode::kOff);
       // Names are loaded ahead, once a zone's missing names reach a quarter of the rate: the
       // shield can then come on at the next tick (a transfer takes ms for a small zone, seconds
       // for a million names).
@@ -155,13 +162,14 @@ void ShieldFeature::tick() {
         }
         maps_->set_zone(tag, v);
         z.kernel_on = true;
-        spdlog::warn("shield: {} ON ({}; {:.0f} missing names/s, {:.0f}% of its answers)", z.name,
-                     shield::mode_name(z.policy.mode()), z.policy.missing_rate(),
-                     z.policy.share() * 100);
+        spdlog::warn("shield: {} ON ({}{}; {:.0f} missing names/s, {:.0f}% of its answers)", z.name,
+                     shield::mode_name(z.policy.mode()), z.word ? "" : ", for the fleet",
+                     z.policy.missing_rate(), z.policy.share() * 100);
       } else if (!want && z.kernel_on) {
         maps_->clear_zone(tag);
         z.kernel_on = false;
-        spdlog::warn("shield: {} off ({})", z.name, shield::mode_name(z.policy.mode()));
+        spdlog::warn("shield: {} off ({}{})", z.name, shield::mode_name(z.policy.mode()),
+                     z.remote.word() ? "; the fleet's shield overruled" : "");
       }
       any = any || z.kernel_on;
     }
@@ -248,6 +256,9 @@ json ShieldFeature::status() const {
     json j = {{"zone", z.name},
               {"mode", shield::mode_name(z.policy.mode())},
               {"shielded", z.kernel_on},
+              {"local", z.word},
+              {"fleet", z.remote.word()},
+              {"for_fleet", z.remote.held()},
               {"names", inst == installed_.end() ? 0 : inst->second.names},
               {"serial", inst == installed_.end() ? 0 : inst->second.serial},
               {"drops", z.blocked},
@@ -265,7 +276,34 @@ json ShieldFeature::status() const {
           {"nx_pct", int(params_.on_nx_share * 100 + 0.5)},
           {"quiet_s", params_.quiet_ms / 1000},
           {"kernel_bytes", bytes},
+          {"fleet_unserved", fleet_unserved_},
           {"zones", zones}};
+}
+
+bool ShieldFeature::apply_remote(const std::string &zone, bool on) {
+  auto dn = parse_dns_name(zone);
+  if (!enabled_ || !dn) {
+    ++fleet_unserved_;
+    spdlog::info("shield: the fleet's shield {} {} ignored (no zone shield here)", zone,
+                 on ? "on" : "off");
+    return false;
+  }
+  if (h_.sync_status().applies != seen_applies_) refresh_zone_tags();
+  std::string text = dn->to_text();
+  uint64_t tag = 0;
+  for (const auto &[t, n] : zone_of_tag_)
+    if (n == text) tag = t;
+  if (!tag) {
+    ++fleet_unserved_;
+    spdlog::info("shield: the fleet's shield {} {} ignored (not a zone served here)", text,
+                 on ? "on" : "off");
+    return false;
+  }
+  Zone &z = zone_for(tag, text);
+  z.remote.set(on);
+  spdlog::info("shield: the fleet's shield on {}: {}", text, on ? "on" : "off");
+  tick();  // at once: the names start loading now, the kernel follows once they are in
+  return true;
 }
 
 json ShieldFeature::cmd_shield(const json &req, const Peer &peer) {

@@ -4,11 +4,13 @@
 // watches current from named (AXFR, SOA serial polled every 250 ms) in a worker thread that
 // also builds the name set; installs the set, then shields the zone (never the other way
 // round: a zone is shielded only once its names are in the kernel). Status section `shield`,
-// control command `zones-shield`.
+// control command `zones-shield`. With --fleet, the fleet feature hears this node's own word on
+// each zone and hands in the fleet's (docs/fleet.md "Shields", fleet/remote_shield.h).
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,6 +23,7 @@
 #include "axfr.h"
 #include "daemon_hooks.h"
 #include "name_set.h"
+#include "remote_shield.h"
 #include "shield_maps.h"
 #include "shield_policy.h"
 
@@ -30,6 +33,14 @@ class ShieldFeature final : public DaemonFeature {
  public:
   explicit ShieldFeature(DaemonHooks &hooks);
   ~ShieldFeature() override;
+
+  // The fleet's seam. `fn` hears every change of this node's own word on a zone (its automatic
+  // policy or its operator's mode), never a shield applied for the fleet; empty: none.
+  using LocalChange = std::function<void(const std::string &zone, bool on)>;
+  void on_local_change(LocalChange fn) { local_change_ = std::move(fn); }
+  // The fleet's word on `zone` (presentation text). False, and counted, if this node does not
+  // serve the zone or has no shield (no --detector, NFQUEUE mode).
+  bool apply_remote(const std::string &zone, bool on);
 
  private:
   struct Loaded {
@@ -43,6 +54,8 @@ class ShieldFeature final : public DaemonFeature {
     DnsName dn;
     shield::ZonePolicy policy;
     bool kernel_on = false;
+    bool word = false;  // this node's own word, as last told to local_change_
+    fleet::RemoteShield remote{0, 0};
     uint64_t blocked = 0;   // queries the shield answered or dropped (kernel count)
     uint64_t named_nx = 0;  // named's NXDOMAIN answers under the zone (tc count, all sources)
   };
@@ -64,6 +77,8 @@ class ShieldFeature final : public DaemonFeature {
   std::unordered_map<uint64_t, std::string> zone_of_tag_;
   std::map<uint64_t, Zone> zones_;
   std::map<std::string, Loaded> installed_;  // zones whose names the live set holds
+  LocalChange local_change_;
+  uint64_t fleet_unserved_ = 0;  // the fleet's words on zones this node cannot shield
 
   // Shared with the worker thread.
   mutable std::mutex mu_;

@@ -10,10 +10,13 @@
 #      (before it reports ready), and no longer bans the rollers only one node reported;
 #   4. the local never-ban list of node 3 wins over a ban both other nodes report;
 #   5. forged messages (bad JSON, huge, a /8, host bits) are rejected and counted, nothing
-#      changes.
+#      changes;
+#   6. (run after 1, while every node has quorum 1) `dnswashctl zones shield a.test on` on node
+#      1: nodes 2 and 3 shield a.test within 1 s, a missing name under it is answered by XDP on
+#      node 2 (its named never sees it); `off` on node 1: off everywhere within 1 s.
 # All traffic is generated and stays in the lab's namespaces (192.0.2.0/24).
 source "$(dirname "$0")/../support/netns.sh"
-: "${DNSWASHD:?}" "${DNSWASHCTL:?}" "${DETQ:?}" "${LAB_CTL:?}" "${FLEET_PUB:?}"
+: "${DNSWASHD:?}" "${DNSWASHCTL:?}" "${DETQ:?}" "${LAB_CTL:?}" "${FLEET_PUB:?}" "${XDP_PASS_OBJ:?}"
 [[ $(id -u) -eq 0 ]] || netns_fail "the fleet lab needs root"
 command -v nats-server >/dev/null || netns_fail "nats-server is not installed (scripts/install-deps.sh)"
 
@@ -104,6 +107,28 @@ stop_node() {
   NODE_PIDS[$1]=
 }
 ms_now() { date +%s%3N; }
+# zone_field NODE FIELD: a.test's FIELD in NODE's `zones shield --json` ("" = no entry yet).
+zone_field() {
+  nctl "$1" zones shield --json | python3 -c '
+import json, sys
+for z in json.load(sys.stdin)["zones"]:
+    if z["zone"] == "a.test": print(json.dumps(z[sys.argv[1]]))' "$2"
+}
+shield_is() { # shield_is true|false NODE...: a.test shielded or not on every NODE
+  local want=$1 n
+  shift
+  for n in "$@"; do [[ $(zone_field "$n" shielded) == "$want" ]] || return 1; done
+}
+# log_ms NODE REGEX: the time (epoch ms) of NODE's last dnswashd log line matching REGEX: the
+# daemons' own clock (one machine), as dnswashctl polls lag on a loaded machine.
+log_ms() {
+  local line
+  line=$(grep -E "$2" "$DIR/n$1/dnswashd.log" | tail -n1)
+  [[ -n $line ]] || netns_fail "node $1 logged no line matching '$2'"
+  echo $(($(date -d "$(cut -c1-23 <<<"$line")" +%s%N) / 1000000))
+}
+drops_above() { (($(zone_field "$1" drops) > $2)); }
+named_saw() { grep -q "query: $2 IN A" "$DIR/n$1/named/named.log"; }
 
 # ---- the lab ----------------------------------------------------------------------------------
 NETNS_DIRS+=("$DIR")
@@ -122,10 +147,17 @@ for n in 1 2 3; do
   NETNS_LOGS+=("$d/dnswashd.log")
   netns_mount_bpffs "$DIR/bpffs-n$n"
   netns_named_conf "$d/named/named.conf" "$d/named" "192.0.2.$n" none "$d/named" a.test
+  # The shield transfers the zone from the node's own named (127.0.0.1); querylog shows which
+  # queries named saw (step 6).
+  sed -i "s|listen-on port 53 { 192.0.2.$n; };|listen-on port 53 { 192.0.2.$n; 127.0.0.1; };\n  allow-transfer { 127.0.0.1; };\n  querylog yes;|" "$d/named/named.conf"
   chown -R bind: "$d/named"
   netns_named_start "$(ns $n)" "$d/named/named.conf" "$d/named/named.log"
   NAMED_PIDS+=("$NETNS_NAMED_PID")
 done
+# The shield's NXDOMAIN leaves node 2 by XDP_TX: a native veth delivers it only if the peer
+# runs an XDP program (tests/lab/slip_test.sh), here node 2's bridge port.
+[[ -f $XDP_PASS_OBJ ]] || netns_fail "no $XDP_PASS_OBJ (build the xdp_pass_skel target)"
+ip -n "$HUB" link set dev h2 xdpdrv obj "$XDP_PASS_OBJ" sec xdp || netns_fail "cannot attach xdp_pass to h2"
 netns_veth "$CLI" c0 "$HUB" hc
 ip -n "$HUB" link set hc master br0
 netns_addr "$CLI" c0 $ROLLER1/24 $ROLLER2/24 $ROLLER3/24 $NEVER/24 $FORGED/24 $CLIENT/24
@@ -153,6 +185,54 @@ for n in 2 3; do
   expect_answered $n $CLIENT
 done
 nctl 2 fleet | grep -q 'node1' || netns_fail "dnswashctl fleet on node 2 does not show node1: $(nctl 2 fleet)"
+
+# 6. The zone shield, shared (here: every node still has quorum 1).
+pub2=$(nfield 2 fleet.local_changes)
+t0=$(ms_now)
+nctl 1 zones shield a.test on >/dev/null
+netns_wait_until 10 "a.test shielded on nodes 1, 2 and 3" shield_is true 1 2 3
+log "shield on: nodes 1-3 report a.test shielded $(($(ms_now) - t0)) ms after the command (dnswashctl polls)"
+t_cmd=$(log_ms 1 "shield a\.test on$")
+log "node 1 shielded a.test $(($(log_ms 1 "shield: a\.test ON \(") - t_cmd)) ms after its command (names loaded first)"
+for n in 2 3; do
+  took=$(($(log_ms $n "shield: a\.test ON \(") - t_cmd))
+  log "node $n shielded a.test $took ms after node 1's command (daemon logs)"
+  ((took <= 1000)) || netns_fail "node $n shielded a.test $took ms after node 1 (> 1 s)"
+  [[ $(zone_field $n fleet) == true && $(zone_field $n local) == false ]] ||
+    netns_fail "node $n: a.test not shielded for the fleet: $(nctl $n zones shield --json)"
+done
+[[ $(zone_field 1 fleet) == false ]] || netns_fail "node 1 applied its own shield message"
+[[ $(nfield 2 fleet.local_changes) == "$pub2" ]] || netns_fail "node 2 re-published the fleet's shield"
+# A missing name under a.test, to node 2: stopped by XDP (the shield's count grows), named never
+# sees it. The NXDOMAIN leaves by XDP_TX through the hub's bridge, where it has been seen lost
+# (the shield counted it, the client got nothing): the answer is logged, not required.
+drops0=$(zone_field 2 drops)
+miss=nosuch-$ID.a.test
+if ip netns exec "$CLI" dig +time=1 +tries=1 +norec -b $CLIENT @192.0.2.2 "$miss" A >"$DIR/dig.out"; then
+  grep -q 'status: NXDOMAIN' "$DIR/dig.out" || netns_fail "node 2: $miss: $(cat "$DIR/dig.out")"
+  log "node 2: $miss answered NXDOMAIN (from XDP)"
+else
+  log "node 2: $miss: no answer reached the client (XDP_TX through the bridge)"
+fi
+netns_wait_until 5 "node 2 counts the shield's answer" drops_above 2 "$drops0"
+# Off on node 1: off everywhere.
+t0=$(ms_now)
+nctl 1 zones shield a.test off >/dev/null
+netns_wait_until 10 "a.test open on nodes 1, 2 and 3" shield_is false 1 2 3
+log "shield off: nodes 1-3 report a.test open $(($(ms_now) - t0)) ms after the command (dnswashctl polls)"
+t_cmd=$(log_ms 1 "shield a\.test off$")
+for n in 2 3; do
+  took=$(($(log_ms $n "shield: a\.test off \(") - t_cmd))
+  log "node $n released a.test $took ms after node 1's command (daemon logs)"
+  ((took <= 1000)) || netns_fail "node $n released a.test $took ms after node 1 (> 1 s)"
+done
+nctl 1 zones shield a.test auto >/dev/null
+# The same kind of query now reaches named, which logs it: it would have logged the first.
+miss2=nosuch2-$ID.a.test
+ip netns exec "$CLI" dig +time=1 +tries=1 +norec -b $CLIENT @192.0.2.2 "$miss2" A >/dev/null ||
+  netns_fail "node 2 did not answer $miss2 once open"
+netns_wait_until 5 "named on node 2 logs $miss2" named_saw 2 "$miss2"
+named_saw 2 "$miss" && netns_fail "named on node 2 saw $miss, asked while a.test was shielded"
 
 # 2. NATS down for 10 s while node 2 bans a second roller.
 stop_nats

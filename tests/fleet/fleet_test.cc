@@ -13,6 +13,8 @@
 namespace dnswash::fleet {
 namespace {
 
+using nlohmann::json;
+
 struct FakeTarget : FleetTarget {
   std::map<std::string, Decision> bans;
   std::map<std::string, bool> shields;
@@ -30,7 +32,10 @@ struct FakeTarget : FleetTarget {
   }
   void remove_ban(const dw_ban_key &key) override { bans.erase(ban_prefix_text(key)); }
   bool has_ban(const dw_ban_key &key) override { return bans.count(ban_prefix_text(key)); }
-  void apply_shield(const std::string &zone, bool on) override { shields[zone] = on; }
+  bool apply_shield(const std::string &zone, bool on) override {
+    shields[zone] = on;
+    return zone != "unserved.example";
+  }
   std::vector<dw_ban_key> fleet_bans() override {
     std::vector<dw_ban_key> out;
     for (const auto &[p, d] : bans) out.push_back(*parse_ban_prefix(p, nullptr));
@@ -153,6 +158,74 @@ TEST(Fleet, ShieldsThroughTheInterface) {
   EXPECT_FALSE(t.shields["example.com"]);
   f.on_shield("example.org", true);  // published (offline: only counted)
   EXPECT_EQ(f.status()["local_changes"], 1);
+}
+
+Message shield_msg(const std::string &node, uint64_t seq, const std::string &zone, bool on) {
+  Message s;
+  s.kind = Kind::kShield;
+  s.node = node;
+  s.seq = seq;
+  s.at_ms = now_unix_ms();
+  s.zone = zone;
+  s.shield_on = on;
+  return s;
+}
+
+Reject deliver_shield(Fleet &f, const Message &m) {
+  return f.receive(shield_subject(m.node, m.zone), encode(m), now_unix_ms());
+}
+
+TEST(Fleet, OwnShieldWordIsNotApplied) {
+  FakeTarget t;
+  Fleet f(offline(), t);
+  f.on_shield("example.com", true);  // this run's own word, as it comes back from the stream
+  uint64_t now_seq = uint64_t(now_unix_ms()) * 1000 + 999;
+  EXPECT_EQ(deliver_shield(f, shield_msg("self", now_seq, "example.com", true)), Reject::kNone);
+  EXPECT_TRUE(t.shields.empty());
+  EXPECT_EQ(f.status()["own"], 1);
+  EXPECT_EQ(f.status()["shields_corrected"], 0);
+  EXPECT_EQ(f.status()["local_changes"], 1);
+}
+
+TEST(Fleet, ShieldOnAZoneNotServedHereIsCounted) {
+  FakeTarget t;
+  Fleet f(offline(), t);
+  deliver_shield(f, shield_msg("ns1", 1, "unserved.example", true));
+  EXPECT_EQ(f.status()["shields_ignored"], 1);
+  EXPECT_EQ(f.status()["shields_applied"], 0);
+  deliver_shield(f, shield_msg("ns1", 2, "example.com", true));
+  EXPECT_EQ(f.status()["shields_applied"], 1);
+  EXPECT_EQ(f.status()["shields_on"], json::array({"example.com", "unserved.example"}));
+}
+
+TEST(Fleet, ShieldQuorumCountsOtherNodes) {
+  FakeTarget t;
+  Fleet f(offline(2), t);
+  deliver_shield(f, shield_msg("ns1", 1, "example.com", true));
+  EXPECT_FALSE(t.shields.count("example.com"));
+  deliver_shield(f, shield_msg("ns2", 1, "example.com", true));
+  EXPECT_TRUE(t.shields["example.com"]);
+  deliver_shield(f, shield_msg("ns1", 2, "example.com", false));
+  EXPECT_FALSE(t.shields["example.com"]);
+}
+
+TEST(Fleet, OwnShieldOnFromBeforeARestartIsTurnedOff) {
+  FakeTarget t;
+  Fleet f(offline(), t);
+  // The stream still holds "on" from this node's previous run (an older seq); this run has
+  // not shielded the zone: it publishes off, once.
+  deliver_shield(f, shield_msg("self", 5, "example.com", true));
+  EXPECT_EQ(f.status()["shields_corrected"], 1);
+  EXPECT_EQ(f.status()["local_changes"], 1);
+  deliver_shield(f, shield_msg("self", 5, "example.com", true));  // redelivered
+  EXPECT_EQ(f.status()["shields_corrected"], 1);
+  // An old "off", or an old "on" for a zone this run shields itself, needs nothing.
+  deliver_shield(f, shield_msg("self", 6, "example.net", false));
+  f.on_shield("example.org", true);
+  deliver_shield(f, shield_msg("self", 7, "example.org", true));
+  EXPECT_EQ(f.status()["shields_corrected"], 1);
+  EXPECT_EQ(f.status()["local_changes"], 2);
+  EXPECT_TRUE(t.shields.empty());
 }
 
 }  // namespace

@@ -30,7 +30,7 @@ struct Target : FleetTarget {
   void apply_ban(const dw_ban_key &k, const Decision &d) override { bans[ban_prefix_text(k)] = d; }
   void remove_ban(const dw_ban_key &k) override { bans.erase(ban_prefix_text(k)); }
   bool has_ban(const dw_ban_key &k) override { return bans.count(ban_prefix_text(k)); }
-  void apply_shield(const std::string &, bool) override {}
+  bool apply_shield(const std::string &, bool) override { return true; }
   std::vector<dw_ban_key> fleet_bans() override {
     std::vector<dw_ban_key> out;
     for (const auto &[p, d] : bans) out.push_back(*parse_ban_prefix(p, nullptr));
