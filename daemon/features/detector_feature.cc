@@ -324,8 +324,13 @@ void DetectorFeature::on_event(const dw_det_event &ev) {
   if (ev.sample_len) names.push_back(wire_text(ev.sample, std::min<size_t>(ev.sample_len, 64)));
   std::string crossing = wire_text(ev.name, std::min<size_t>(ev.name_len, 256));
   if (std::find(names.begin(), names.end(), crossing) == names.end()) names.push_back(crossing);
-  std::string names_text;
-  for (const auto &n : names) names_text += (names_text.empty() ? "" : ", ") + n;
+  // The event carries two of the names (the window's first sample and the one that crossed
+  // the threshold), not all `distinct`: say so rather than list two under "3 names".
+  std::string names_text =
+      names.size() < ev.distinct
+          ? std::to_string(names.size()) + " of " + std::to_string(ev.distinct) + ": "
+          : "";
+  for (size_t i = 0; i < names.size(); ++i) names_text += (i ? ", " : "") + names[i];
   std::string what = ev.signal == DW_DET_SIGNAL_QUERIES
                          ? std::to_string(ev.distinct) + " distinct names queried"
                          : std::to_string(ev.distinct) + " distinct NXDOMAIN names (" +
