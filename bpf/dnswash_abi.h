@@ -17,7 +17,7 @@
 #define DW_STATIC_ASSERT(c, m) _Static_assert(c, m)
 #endif
 
-#define DW_ABI_VERSION 7
+#define DW_ABI_VERSION 8
 
 /* Verdict reasons, in one table so the names userspace prints can never drift from the
  * indices the datapath counts. X(id, name, is_drop). All passes come before all drops
@@ -210,11 +210,23 @@ DW_STATIC_ASSERT(sizeof(struct dw_ban_val) == 16, "dw_ban_val layout");
 #define DW_MAX_LABELS 127 /* 255-byte name of 1-byte labels */
 #define DW_LOAD_MAX (DW_DNS_HDR_LEN + DW_MAX_NAME + 4)
 #define DW_SCRATCH_BUF 336 /* >= 12 + 255 (label start) + 56 (8th word) + 8, rounded up */
+/* The zone the verdict matched (dw_match_zones), for the zone shield's hook (dw_shield.h),
+ * which then starts at the zone instead of parsing and hashing the name again from the root.
+ * Written only when a zone matched (reason ALLOWED), read only for that same packet. */
+struct dw_zone_match {
+  __u64 sip[5]; /* SipHash state after the zone's labels: struct dw_sip (v0..v3, bytes) */
+  __u64 tag;    /* dw_zone_tag of the zone's digest: the dw_shield_zones key */
+  __u32 depth;  /* the zone's label count (the verdict's match_depth) */
+  __u32 nl;     /* the QNAME's label count; label_off holds their offsets */
+  __u64 reserved;
+};
+DW_STATIC_ASSERT(sizeof(struct dw_zone_match) == 64, "dw_zone_match layout");
 struct dw_scratch {
   __u8 buf[DW_SCRATCH_BUF];
   __u8 label_off[DW_MAX_LABELS + 1]; /* offset of each label's length byte from the name */
+  struct dw_zone_match zm;
 };
-DW_STATIC_ASSERT(sizeof(struct dw_scratch) == DW_SCRATCH_BUF + 128, "dw_scratch layout");
+DW_STATIC_ASSERT(sizeof(struct dw_scratch) == DW_SCRATCH_BUF + 128 + 64, "dw_scratch layout");
 
 /* dw_cpu[cpu]: one row per possible CPU (the loader sizes the map), holding that CPU's verdict
  * counters and its scratch. A plain array indexed by bpf_get_smp_processor_id() rather than a
@@ -238,7 +250,7 @@ struct dw_cpu_state {
   struct dw_sample_rl sample; /* dw_sample.h: the sampler's rate limit */
   __u8 pad[32];
 };
-DW_STATIC_ASSERT(sizeof(struct dw_cpu_state) == 768, "dw_cpu_state layout");
+DW_STATIC_ASSERT(sizeof(struct dw_cpu_state) == 832, "dw_cpu_state layout");
 DW_STATIC_ASSERT(sizeof(struct dw_cpu_state) % 64 == 0, "dw_cpu_state rows are whole lines");
 DW_STATIC_ASSERT(DW_C_COUNT <= DW_COUNTER_SLOTS, "counters fit in a row");
 

@@ -187,19 +187,19 @@ struct {
   __type(value, struct dw_shield_stat);
 } dw_shield_stats SEC(".maps");
 
-/* What dw_shield_hook's walk finds, kept in map memory rather than on its stack: the verifier
- * does not track values in map memory, so the callback's states converge at once (the slip's
- * walk does the same); on the stack, each depth the zone was found at was a state of its own
- * and the program ran past the verifier's 1M instructions. */
+/* dw_shield_hook's walk state and findings, kept in map memory rather than on its stack: the
+ * verifier does not track values in map memory, so the callback's states converge at once (the
+ * slip's walk does the same); on the stack, each depth the zone was found at was a state of its
+ * own and the program ran past the verifier's 1M instructions. */
 struct dw_shield_cur {
   struct dw_sip s; /* here too: the stack of dnswash_xdp, the hook and the callback is tight */
   __u64 zone_tag;
-  __u32 zone_depth; /* 0 until the zone is found */
+  __u32 zone_depth; /* the zone's label count (from the verdict's match) */
   __u32 verdict;    /* DW_SHIELD_V_* */
   __u32 nl;         /* labels of the question */
   __u32 reply;      /* 1: dw_shield_hook found a missing name to answer (not drop) */
   /* Helper arguments in map memory, not on the stack: 6.1 adds up the stacks of dnswash_xdp,
-   * dw_shield_hook, the walk's callback and dw_shield_cur_digest (each rounded up to 32) against
+   * dw_shield_xdp, dw_shield_hook and the walk's callback (each rounded up to 32) against
    * 512 bytes, and a map value can be a helper's key or value. */
   __u64 key;                  /* a dw_shield_zones key */
   __u32 idx;                  /* a name set bucket's index */

@@ -1,11 +1,13 @@
 /* Zone shield, XDP side (docs/detector.md "Zone shield"). Included by dnswash.bpf.c after
- * dw_verdict.h, dw_slip.h and dw_detector.h (it reuses their question parse, zone probe and
- * reply builder); BPF only.
+ * dw_verdict.h, dw_slip.h and dw_detector.h (it reuses the verdict's parse and zone match and
+ * the slip's reply builder); BPF only.
  *
  * When some zone is shielded (DW_CFG_SHIELD), every ALLOWED query goes through
- * dw_shield_hook: it hashes the name root-first; at the served zone it matched it looks the
- * zone up in dw_shield_zones (no entry: not shielded, done); below a shielded zone it goes on
- * to the full name and looks it up in the name set (dw_shield_names). A name that exists, or
+ * dw_shield_hook. The verdict's root-first walk (dw_match_zones) left the served zone it
+ * matched in the CPU's scratch (sc->zm: tag, depth, and the SipHash state after the zone's
+ * labels). The hook looks that tag up in dw_shield_zones (no entry: not shielded, done); under
+ * a shielded zone it goes on hashing from the zone's state, label by label, to the full name,
+ * and looks it up in the name set (dw_shield_names). A name that exists, or
  * lies at or below an OPEN name (delegation, wildcard parent, DNAME), passes. Any other gets
  * the zone's action: an NXDOMAIN reply built in place (AA, the question echoed, the zone's SOA
  * in the authority section), a truncated reply, or a drop. named never sees it.
@@ -68,54 +70,34 @@ static __always_inline int dw_names_probe(void *set, __u32 mask, __u64 digest, i
   return b ? dw_names_bucket_has(b, want, ignore) : 0;
 }
 
-/* The walk's state. Under bpf_loop, so the body is verified once whatever the name length. */
+/* The walk below the zone. Under bpf_loop, so the body is verified once whatever the name
+ * length. */
 struct dw_shield_walk {
   const struct dw_scratch *sc;
-  void *zones;       /* the zone set */
-  void *names;       /* the name set, NULL if none is installed */
-  __u64 depth_mask;  /* zone depths */
+  void *names;       /* the name set */
   __u64 open_depths; /* depths of OPEN names */
   struct dw_shield_cur *cur;
-  __u32 zmask;
   __u32 nmask;
   __u32 nl;
-  __u32 max_depth;
+  __u32 zone_depth;
 };
 #define DW_SHIELD_V_PASS 0    /* exists, or the zone is not shielded */
 #define DW_SHIELD_V_MISSING 1 /* under a shielded zone and not in its names */
 
+/* One label below the zone: absorb it; at an OPEN depth, a name there (or above) lets the query
+ * pass; at the full name, it must be in the set. */
 static long dw_shield_step(__u32 i, void *arg) {
   struct dw_shield_walk *w = (struct dw_shield_walk *)arg;
   struct dw_shield_cur *cur = w->cur;
-  __u32 d = i + 1, off, zone_depth;
-  __u64 dg, tag;
+  __u32 d = w->zone_depth + i + 1, off;
+  __u64 dg;
   if (d > w->nl) return 1; /* a constant loop count (docs/design.md, 6.1): stop at the name */
   off = DW_DNS_HDR_LEN + w->sc->label_off[(w->nl - d) & DW_MAX_LABELS];
   dw_sip_absorb_label(&cur->s, &w->sc->buf[off & 0x1ff]);
-  /* Which depths need a digest: a zone depth until the zone is found, then OPEN depths and
-   * the full name. One inlined digest in the body: the verifier walks the callback once per
-   * pass (~30 on 6.18), and each copy of SipHash's rounds costs it every time. (A global
-   * function for it saves 10,000 more on 6.18 but puts a fourth frame on the 6.1 stack sum of
-   * dnswash_xdp, the hook and this callback: 512 of 512 bytes.) */
-  zone_depth = cur->zone_depth;
-  if (!zone_depth) {
-    if (d > w->max_depth || !dw_depth_marked(w->depth_mask, d)) return d >= w->max_depth;
-  } else {
-    if (!w->names) return 1; /* (checked at the zone; again here for the verifier) */
-    if (d != w->nl && !dw_depth_marked(w->open_depths, d)) return 0;
-  }
+  if (d != w->nl && !dw_depth_marked(w->open_depths, d)) return 0;
+  /* One inlined digest in the body: the verifier walks the callback once per pass, and each
+   * copy of SipHash's rounds costs it every time. */
   dg = dw_sip_digest(&cur->s);
-  if (!zone_depth) {
-    if (!dw_zone_probe(0, w->zones, w->zmask, dg)) return 0; /* XDP's dw_env is unused there */
-    /* The served zone the verdict matched (the shallowest). Shielded? */
-    tag = dw_zone_tag(dg);
-    cur->zone_depth = d;
-    cur->zone_tag = tag;
-    cur->key = tag;
-    if (!bpf_map_lookup_elem(&dw_shield_zones, &cur->key)) return 1; /* no: pass */
-    if (d == w->nl) return 1;                                        /* the apex */
-    return !w->names; /* shielded but no names loaded: never drop what might exist */
-  }
   if (d == w->nl) {
     if (!dw_names_probe(w->names, w->nmask, dg, 0, &cur->idx)) cur->verdict = DW_SHIELD_V_MISSING;
     return 1;
@@ -407,7 +389,7 @@ __attribute__((noinline)) int dw_shield_reply(struct xdp_md *ctx) {
   if (!z || nl == 0 || nl > DW_MAX_LABELS || zone_depth == 0 || zone_depth > nl)
     return DW_SHIELD_R_DROP;
   sc = &st->scratch;
-  /* The question was parsed by the hook (label_off); the reply's message ends after it. */
+  /* The question was parsed by the verdict (label_off); the reply's message ends after it. */
   q_end = dw_shield_question_end(sc, nl);
   zone_off = sc->label_off[(nl - zone_depth) & DW_MAX_LABELS];
   family = dw_shield_reply_check(ctx, sc, &l3_off, &msg_len);
@@ -422,74 +404,72 @@ __attribute__((noinline)) int dw_shield_reply(struct xdp_md *ctx) {
 }
 
 /* The XDP hook for an ALLOWED query while DW_CFG_SHIELD is set. A global function, verified
- * once on its own (as dw_det_query_hook): it takes only the context and finds the question
- * where the verdict left it (this CPU's scratch), parsing its labels again. Returns 0 (pass),
+ * once on its own (as dw_det_query_hook): it takes only the context and finds the question and
+ * the zone the verdict matched where the verdict left them (this CPU's scratch: label_off and
+ * zm). An unshielded zone costs one lookup of its tag; under a shielded one, the hash goes on
+ * from the zone's state, so only the labels below the zone are hashed. Returns 0 (pass),
  * DW_SHIELD_R_DROP or DW_SHIELD_R_REPLY (missing: the caller calls dw_shield_reply). */
 __attribute__((noinline)) int dw_shield_hook(struct xdp_md *ctx) {
   struct dw_shield_walk w;
   struct dw_cpu_state *st;
   struct dw_shield_stat *cnt;
-  const struct dw_zone_hdr *zh;
+  const struct dw_zone_match *zm;
   const struct dw_names_hdr *nh;
   const struct dw_shield_zone *z;
   const struct dw_config *cfg;
-  __u32 zero = 0, cpu = bpf_get_smp_processor_id(), wire_len = 0;
+  struct dw_shield_cur *cur;
+  __u32 zero = 0, cpu = bpf_get_smp_processor_id(), nl, zone_depth;
   __u64 tag;
-  int nl;
   if (!ctx) return 0;
   st = bpf_map_lookup_elem(&dw_cpu, &cpu);
-  if (!st) return 0;
-  nl = dw_det_parse_qname(&st->scratch, DW_LOAD_MAX, &wire_len); /* the name XDP accepted */
-  if (nl <= 0 || nl > DW_MAX_LABELS) return 0;
-  w.zones = dw_env_zone_set(0);
-  if (!w.zones) return 0;
-  zh = (const struct dw_zone_hdr *)dw_env_zone_bucket(0, w.zones, 0);
-  if (!zh || zh->magic != DW_ZONE_MAGIC) return 0;
+  cur = bpf_map_lookup_elem(&dw_shield_cur_map, &zero);
+  if (!st || !cur) return 0;
+  zm = &st->scratch.zm;
+  cur->key = zm->tag;
+  z = bpf_map_lookup_elem(&dw_shield_zones, &cur->key);
+  if (!z) return 0; /* the zone is not shielded */
+  nl = zm->nl;
+  zone_depth = zm->depth;
+  /* The apex exists; below it, a shielded zone with no name set never drops what might. */
+  if (nl > DW_MAX_LABELS || zone_depth == 0 || zone_depth >= nl) return 0;
   w.names = bpf_map_lookup_elem(&dw_shield_names, &zero);
-  w.nmask = 0;
-  w.open_depths = 0;
-  if (w.names) {
-    nh = bpf_map_lookup_elem(w.names, &zero);
-    if (!nh || nh->magic != DW_NAMES_MAGIC) {
-      w.names = 0;
-    } else {
-      w.nmask = nh->bucket_mask;
-      w.open_depths = nh->open_depths;
-    }
-  }
+  if (!w.names) return 0;
+  nh = bpf_map_lookup_elem(w.names, &zero);
+  if (!nh || nh->magic != DW_NAMES_MAGIC) return 0;
+  w.nmask = nh->bucket_mask;
+  w.open_depths = nh->open_depths;
   w.sc = &st->scratch;
-  w.depth_mask = zh->depth_mask;
-  w.zmask = zh->bucket_mask;
-  w.max_depth = zh->max_depth;
-  w.nl = (__u32)nl;
-  w.cur = bpf_map_lookup_elem(&dw_shield_cur_map, &zero);
-  if (!w.cur) return 0;
-  w.cur->zone_depth = 0;
-  w.cur->zone_tag = 0;
-  w.cur->verdict = DW_SHIELD_V_PASS;
-  w.cur->reply = 0;
-  dw_sip_init(&w.cur->s, zh->key.k0, zh->key.k1);
+  w.nl = nl;
+  w.zone_depth = zone_depth;
+  w.cur = cur;
+  cur->s.v0 = zm->sip[0];
+  cur->s.v1 = zm->sip[1];
+  cur->s.v2 = zm->sip[2];
+  cur->s.v3 = zm->sip[3];
+  cur->s.bytes = zm->sip[4];
+  tag = cur->key;
+  cur->zone_depth = zone_depth;
+  cur->zone_tag = tag;
+  cur->verdict = DW_SHIELD_V_PASS;
+  cur->reply = 0;
   DW_LOOP(DW_MAX_LABELS, dw_shield_step, &w);
-  if (w.cur->verdict != DW_SHIELD_V_MISSING) return 0;
-  tag = w.cur->zone_tag;
-  z = bpf_map_lookup_elem(&dw_shield_zones, &tag);
-  if (!z) return 0;
-  cnt = bpf_map_lookup_elem(&dw_shield_stats, &tag);
+  if (cur->verdict != DW_SHIELD_V_MISSING) return 0;
+  cnt = bpf_map_lookup_elem(&dw_shield_stats, &cur->key);
   if (cnt) {
     cnt->blocked += 1;
   } else {
-    w.cur->init.answers = 0;
-    w.cur->init.nx = 0;
-    w.cur->init.blocked = 1;
-    w.cur->init.reserved = 0;
-    bpf_map_update_elem(&dw_shield_stats, &tag, &w.cur->init, BPF_NOEXIST);
+    cur->init.answers = 0;
+    cur->init.nx = 0;
+    cur->init.blocked = 1;
+    cur->init.reserved = 0;
+    bpf_map_update_elem(&dw_shield_stats, &cur->key, &cur->init, BPF_NOEXIST);
   }
   /* Dry run: counted (the caller counts the shield reason), never answered. */
   cfg = bpf_map_lookup_elem(&dw_config_map, &zero);
   if (z->action == DW_SHIELD_ACT_DROP || !cfg || (cfg->flags & DW_CFG_DRY_RUN))
     return DW_SHIELD_R_DROP;
-  w.cur->nl = (__u32)nl;
-  w.cur->reply = 1;
+  cur->nl = nl;
+  cur->reply = 1;
   return DW_SHIELD_R_REPLY;
 }
 

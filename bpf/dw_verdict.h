@@ -144,7 +144,7 @@ static __always_inline int dw_zone_probe(struct dw_env *env, void *set, __u32 ma
 
 struct dw_match_ctx {
   struct dw_env *env;
-  const struct dw_scratch *sc;
+  struct dw_scratch *sc;
   void *set;
   struct dw_sip s;
   __u64 depth_mask;
@@ -162,19 +162,32 @@ static long dw_match_step(__u32 i, void *arg) {
   if (d > c->depth) return 1;
   __u32 off = DW_DNS_HDR_LEN + c->sc->label_off[(c->nl - d) & DW_MAX_LABELS];
   dw_sip_absorb_label(&c->s, &c->sc->buf[off]);
-  if (dw_depth_marked(c->depth_mask, d) &&
-      dw_zone_probe(c->env, c->set, c->mask, dw_sip_digest(&c->s))) {
-    c->found = d;
-    return 1;
+  if (dw_depth_marked(c->depth_mask, d)) {
+    __u64 dg = dw_sip_digest(&c->s);
+    if (dw_zone_probe(c->env, c->set, c->mask, dg)) {
+      /* For the zone shield: where the zone is, and the hash state to go on from there.
+       * Written here, not after the loop: no room for more on dnswash_xdp's stack (6.1). */
+      struct dw_zone_match *zm = &c->sc->zm;
+      zm->sip[0] = c->s.v0;
+      zm->sip[1] = c->s.v1;
+      zm->sip[2] = c->s.v2;
+      zm->sip[3] = c->s.v3;
+      zm->sip[4] = c->s.bytes;
+      zm->tag = dw_zone_tag(dg);
+      zm->depth = d;
+      zm->nl = c->nl;
+      c->found = d;
+      return 1;
+    }
   }
   return 0;
 }
 
 /* Matches the QNAME whose labels start at sc->buf[DW_DNS_HDR_LEN] (offsets in sc->label_off,
  * nl labels) against the zone set. Hashes suffixes root-first up to the set's max_depth labels
- * and looks up only depths that some zone has. Returns the matching depth, 0 if none. */
-static __always_inline __u32 dw_match_zones(struct dw_env *env, const struct dw_scratch *sc,
-                                            __u32 nl) {
+ * and looks up only depths that some zone has. Returns the matching depth, 0 if none; on a
+ * match, leaves the zone's tag and hash state in sc->zm for the zone shield (dw_shield.h). */
+static __always_inline __u32 dw_match_zones(struct dw_env *env, struct dw_scratch *sc, __u32 nl) {
   struct dw_match_ctx c;
   const struct dw_zone_hdr *hdr;
   __u32 depth = nl;
