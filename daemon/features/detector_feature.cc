@@ -326,10 +326,9 @@ void DetectorFeature::on_event(const dw_det_event &ev) {
   if (std::find(names.begin(), names.end(), crossing) == names.end()) names.push_back(crossing);
   // The event carries two of the names (the window's first sample and the one that crossed
   // the threshold), not all `distinct`: say so rather than list two under "3 names".
-  std::string names_text =
-      names.size() < ev.distinct
-          ? std::to_string(names.size()) + " of " + std::to_string(ev.distinct) + ": "
-          : "";
+  std::string names_text = names.size() < ev.distinct ? std::to_string(names.size()) + " of " +
+                                                            std::to_string(ev.distinct) + ": "
+                                                      : "";
   for (size_t i = 0; i < names.size(); ++i) names_text += (i ? ", " : "") + names[i];
   std::string what = ev.signal == DW_DET_SIGNAL_QUERIES
                          ? std::to_string(ev.distinct) + " distinct names queried"
