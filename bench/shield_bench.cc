@@ -21,26 +21,21 @@
 #include <string>
 #include <vector>
 
-#include "config_map.h"
-#include "dnswash_skel.h"
-#include "name_set.h"
 #include "packet_builder.h"
-#include "shield_maps.h"
+#include "shield_setup.h"
 #include "test_run_pass.h"
 #include "xdp_probe_floor_bpf.skel.h"
-#include "zone_names.h"
-#include "zone_table.h"
 
 using namespace dnswash;
 using namespace dnswash::test;
+using namespace dnswash::bench;
 
 namespace {
 
-constexpr size_t kFrames = 65536, kZones = 1000, kNames = 100000;
-const dw_hash_key kKey = {0x0123456789abcdefULL, 0xfedcba9876543210ULL};
+constexpr size_t kFrames = 65536, kZones = kShieldZones, kNames = 100000;
 
 std::string zone_name(size_t i) {
-  return "z" + std::to_string(i) + ".bench.test";
+  return shield_zone_name(i);
 }
 
 Bytes query(const std::string &name, size_t i) {
@@ -82,26 +77,13 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main() {
-  auto skel = DnswashSkel::load(&kKey);
-  ZoneTable zones(skel->zones_fd(), skel->key());
-  std::vector<DnsName> names;
-  for (size_t i = 0; i < kZones; ++i) names.push_back(*parse_dns_name(zone_name(i)));
-  zones.apply(names);
-  auto *s = skel->skel();
-  shield::ShieldMaps maps(bpf_map__fd(s->maps.dw_shield_names),
-                          bpf_map__fd(s->maps.dw_shield_zones),
-                          bpf_map__fd(s->maps.dw_shield_stats), skel->config_fd());
-  shield::ZoneNamesBuilder b(*parse_dns_name(zone_name(0)));
+  std::vector<std::string> owners;
   for (size_t i = 0; i < kNames; ++i)
-    b.add(*parse_dns_name("h" + std::to_string(i) + "." + zone_name(0)), 1);
-  maps.install(shield::build_name_set(zones.key(), b.finish()));
-  dw_shield_zone z{};
-  z.action = DW_SHIELD_ACT_NXDOMAIN;
-  const uint8_t soa[] = {0, 6, 0, 1, 0,  0,  0, 30, 0, 27, 2, 'n', 's', 0,   1, 'h', 0, 0, 0,
-                         0, 1, 0, 0, 14, 16, 0, 0,  2, 88, 0, 1,   81,  128, 0, 0,   0, 30};
-  z.soa_len = sizeof soa;
-  std::memcpy(z.soa, soa, sizeof soa);
-  maps.set_zone(dw_zone_tag(zone_digest(zones.key(), *parse_dns_name(zone_name(0)))), z);
+    owners.push_back("h" + std::to_string(i) + "." + zone_name(0));
+  ShieldScene scene(owners);
+  auto &skel = scene.skel;
+  auto &zones = *scene.zones;
+  auto &maps = *scene.maps;
 
   auto unshielded = frames(zone_name(1), "h");
   auto existing = frames(zone_name(0), "h");

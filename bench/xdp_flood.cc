@@ -12,6 +12,12 @@
 // per frame, so one CPU outruns any receiver.
 // Prints one JSON line: {"sent":N,"seconds":S,"pps":P}.
 //
+//   dnswash-xdp-flood --under ZONE [--name-bits B] [--missing] ...   (or ... --print-names)
+// Names <5 letters>.ZONE instead, for the zone shield's live cost (bench/shield_flood_bench.sh):
+// 2^B names (B in 4..19, default 17), B random bits spread over the letters (letters 1-4 up to
+// 4 bits each, a..p; letter 5 the bits after 16, from a), which --print-names lists (the
+// shielded zone's names); --missing: letter 5 from q instead, so no name of that list.
+//
 //   dnswash-xdp-flood --reader-on IFACE
 // A second baseline for the receiver: attaches (native XDP) a program that reads one 8-byte
 // word from each of the frame's first two cache lines (headers; DNS header and name) and
@@ -27,6 +33,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -42,16 +49,36 @@ namespace {
 constexpr int kEth = 14, kIp = 20, kUdp = 8, kDnsHdr = 12;
 constexpr int kLabel = kEth + kIp + kUdp + kDnsHdr + 1;  // first byte of the first label
 constexpr int kZoneLabel = kLabel + 11;                  // --allowed: the 4-byte zone label
+constexpr int kUnderLabel = 5;                           // --under: the first label's length
+
+// --under: how many of the B random bits letter k (0..4) gets.
+int letter_bits(int b, int k) {
+  return k < 4 ? std::clamp(b - 4 * k, 0, 4) : std::clamp(b - 16, 0, 3);
+}
+
+// The frame's name as wire labels after the first: "attack.test", "@@@@.test" or --under's.
+std::vector<uint8_t> wire(const std::string &dotted) {
+  std::vector<uint8_t> out;
+  size_t start = 0;
+  while (start < dotted.size()) {
+    size_t dot = dotted.find('.', start);
+    if (dot == std::string::npos) dot = dotted.size();
+    out.push_back(uint8_t(dot - start));
+    out.insert(out.end(), dotted.begin() + long(start), dotted.begin() + long(dot));
+    start = dot + 1;
+  }
+  out.push_back(0);
+  return out;
+}
 
 std::vector<uint8_t> frame(const uint8_t dmac[6], const uint8_t smac[6], in_addr src, in_addr dst,
-                           bool allowed) {
-  std::vector<uint8_t> dns = {0x12, 0x34, 0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 10};
-  dns.insert(dns.end(), 10, 'a');
-  for (const char *l : {allowed ? "@@@@" : "attack", "test"}) {
-    dns.push_back(uint8_t(std::strlen(l)));
-    dns.insert(dns.end(), l, l + std::strlen(l));
-  }
-  dns.insert(dns.end(), {0, 0, 1, 0, 1});
+                           bool allowed, const std::string &under) {
+  const int first = under.empty() ? 10 : kUnderLabel;
+  std::vector<uint8_t> dns = {0x12, 0x34, 0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, uint8_t(first)};
+  dns.insert(dns.end(), size_t(first), 'a');
+  auto rest = wire(!under.empty() ? under : allowed ? "@@@@.test" : "attack.test");
+  dns.insert(dns.end(), rest.begin(), rest.end());
+  dns.insert(dns.end(), {0, 1, 0, 1});
   std::vector<uint8_t> f(kEth + kIp + kUdp);
   std::memcpy(&f[0], dmac, 6);
   std::memcpy(&f[6], smac, 6);
@@ -84,8 +111,13 @@ std::vector<uint8_t> frame(const uint8_t dmac[6], const uint8_t smac[6], in_addr
 
 // The program, as instructions (no object file to build): r7 = data; bounds check; two
 // random u32s and one random u16 into the label (--allowed: and a third, masked, into the zone
-// label); return bpf_redirect(ifindex, 0).
-std::vector<bpf_insn> program(int ifindex, bool allowed) {
+// label; --under: a masked u32 and one letter instead); return bpf_redirect(ifindex, 0).
+// tmpl_fd >= 0 (--under): first the whole frame is written again from that array map's one
+// value (tmpl_len bytes), its length too. Live frames come from a page pool whose pages are
+// recycled as they are, and an answer built in place by the receiver (the zone shield's
+// NXDOMAIN, sent back with XDP_TX) would otherwise come round again as the next "query".
+std::vector<bpf_insn> program(int ifindex, bool allowed, bool under, int name_bits, bool missing,
+                              int tmpl_fd, int tmpl_len) {
   auto I = [](uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
     bpf_insn i{};
     i.code = code;
@@ -103,19 +135,58 @@ std::vector<bpf_insn> program(int ifindex, bool allowed) {
         I(BPF_ALU | BPF_OR | BPF_K, 0, 0, 0, 0x40404040),   // 0x40..0x5f: printable
         I(BPF_STX | BPF_W | BPF_MEM, 7, 0, kZoneLabel, 0),  // zone label[0..3]
     };
-  const int16_t to_drop = int16_t(9 + zone_label.size());
-  std::vector<bpf_insn> p = {
-      I(BPF_LDX | BPF_W | BPF_MEM, 7, 1, 0, 0),                 // r7 = ctx->data
-      I(BPF_LDX | BPF_W | BPF_MEM, 8, 1, 4, 0),                 // r8 = ctx->data_end
-      I(BPF_ALU64 | BPF_MOV | BPF_X, 2, 7, 0, 0),               // r2 = r7
-      I(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, kZoneLabel + 4),  // r2 += end of what we write
-      I(BPF_JMP | BPF_JGT | BPF_X, 2, 8, to_drop, 0),           // if r2 > r8 goto drop
+  std::vector<bpf_insn> label = {
       I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_prandom_u32),
       I(BPF_STX | BPF_W | BPF_MEM, 7, 0, kLabel, 0),  // label[0..3]
       I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_prandom_u32),
       I(BPF_STX | BPF_W | BPF_MEM, 7, 0, kLabel + 4, 0),  // label[4..7]
       I(BPF_STX | BPF_H | BPF_MEM, 7, 0, kLabel + 8, 0),  // label[8..9]
   };
+  uint32_t nibbles = 0;
+  for (int k = 0; k < 4; ++k) nibbles |= ((1u << letter_bits(name_bits, k)) - 1) << (8 * k);
+  if (under)
+    label = {
+        I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_prandom_u32),
+        I(BPF_ALU64 | BPF_MOV | BPF_X, 6, 0, 0, 0),               // r6 = r0 (one more random bit)
+        I(BPF_ALU | BPF_AND | BPF_K, 0, 0, 0, int32_t(nibbles)),  // up to 4 random bits a letter
+        I(BPF_ALU | BPF_ADD | BPF_K, 0, 0, 0, 0x61616161),        // from a
+        I(BPF_STX | BPF_W | BPF_MEM, 7, 0, kLabel, 0),            // label[0..3]
+        I(BPF_ALU64 | BPF_RSH | BPF_K, 6, 0, 0, 4),  // bits 4..6: masked out of letter 1
+        I(BPF_ALU64 | BPF_AND | BPF_K, 6, 0, 0, (1 << letter_bits(name_bits, 4)) - 1),
+        I(BPF_ALU64 | BPF_ADD | BPF_K, 6, 0, 0, missing ? 'q' : 'a'),  // from a; missing: from q
+        I(BPF_STX | BPF_B | BPF_MEM, 7, 6, kLabel + 4, 0),             // label[4]
+    };
+  constexpr int16_t kToDrop = -32768;  // a jump to drop:, patched below
+  std::vector<bpf_insn> p;
+  if (tmpl_fd >= 0)
+    p = {
+        I(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0),  // r6 = ctx
+        I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_xdp_get_buff_len),
+        I(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, tmpl_len),
+        I(BPF_ALU64 | BPF_SUB | BPF_X, 2, 0, 0, 0),  // r2 = tmpl_len - len
+        I(BPF_JMP | BPF_JEQ | BPF_K, 2, 0, 3, 0),    // same length: skip the adjust
+        I(BPF_ALU64 | BPF_MOV | BPF_X, 1, 6, 0, 0),
+        I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_xdp_adjust_tail),
+        I(BPF_JMP | BPF_JNE | BPF_K, 0, 0, kToDrop, 0),
+        I(BPF_ALU64 | BPF_MOV | BPF_X, 1, 6, 0, 0),
+        I(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 0),
+        I(BPF_LD | BPF_DW | BPF_IMM, 3, BPF_PSEUDO_MAP_VALUE, 0, tmpl_fd),  // r3 = &value
+        I(0, 0, 0, 0, 0),
+        I(BPF_ALU64 | BPF_MOV | BPF_K, 4, 0, 0, tmpl_len),
+        I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_xdp_store_bytes),
+        I(BPF_JMP | BPF_JNE | BPF_K, 0, 0, kToDrop, 0),
+        I(BPF_ALU64 | BPF_MOV | BPF_X, 1, 6, 0, 0),  // r1 = ctx again
+    };
+  const int32_t write_end = under ? kLabel + kUnderLabel : kZoneLabel + 4;
+  p.insert(p.end(),
+           {
+               I(BPF_LDX | BPF_W | BPF_MEM, 7, 1, 0, 0),            // r7 = ctx->data
+               I(BPF_LDX | BPF_W | BPF_MEM, 8, 1, 4, 0),            // r8 = ctx->data_end
+               I(BPF_ALU64 | BPF_MOV | BPF_X, 2, 7, 0, 0),          // r2 = r7
+               I(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, write_end),  // r2 += end of what we write
+               I(BPF_JMP | BPF_JGT | BPF_X, 2, 8, kToDrop, 0),      // if r2 > r8 goto drop
+           });
+  p.insert(p.end(), label.begin(), label.end());
   p.insert(p.end(), zone_label.begin(), zone_label.end());
   p.insert(p.end(), {
                         I(BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, ifindex),
@@ -125,6 +196,9 @@ std::vector<bpf_insn> program(int ifindex, bool allowed) {
                         I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_DROP),  // drop:
                         I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
                     });
+  for (size_t k = 0; k < p.size(); ++k)
+    if (BPF_CLASS(p[k].code) == BPF_JMP && p[k].off == kToDrop)
+      p[k].off = int16_t(p.size() - 2 - k - 1);
   return p;
 }
 
@@ -140,6 +214,20 @@ int print_allowed_zones() {
     }
     line += ".test\n";
     std::fputs(line.c_str(), stdout);
+  }
+  return 0;
+}
+
+// --under's 2^B existing names, one per line.
+int print_under_names(const std::string &zone, int b) {
+  char l[6] = {};
+  for (uint32_t v = 0; v < (1u << b); ++v) {
+    uint32_t rest = v;
+    for (int k = 0; k < 5; ++k) {
+      l[k] = char('a' + (rest & ((1u << letter_bits(b, k)) - 1)));
+      rest >>= letter_bits(b, k);
+    }
+    std::printf("%s.%s\n", l, zone.c_str());
   }
   return 0;
 }
@@ -212,12 +300,20 @@ bool parse_mac(const std::string &s, uint8_t out[6]) {
 
 int main(int argc, char **argv) {
   CLI::App app{"dnswash in-kernel junk-query flood (XDP live frames)"};
-  std::string dev, dmac_s, smac_s, src_s = "192.0.2.1", dst_s = "192.0.2.53", reader;
+  std::string dev, dmac_s, smac_s, src_s = "192.0.2.1", dst_s = "192.0.2.53", reader, under;
   double seconds = 5;
-  bool allowed = false, allowed_zones = false;
+  bool allowed = false, allowed_zones = false, missing = false, print_names = false;
+  int name_bits = 17;
   app.add_flag("--allowed", allowed,
                "names under the 2^20 zones --allowed-zones prints, instead of junk");
   app.add_flag("--allowed-zones", allowed_zones, "print those zones, one per line, and exit");
+  auto *under_opt = app.add_option("--under", under, "names <5 letters>.ZONE (2^17 of them)");
+  app.add_option("--name-bits", name_bits, "--under: 2^B names")
+      ->check(CLI::Range(4, 19))
+      ->needs(under_opt);
+  app.add_flag("--missing", missing, "--under: names not among those 2^B")->needs(under_opt);
+  app.add_flag("--print-names", print_names, "--under: print the 2^B names and exit")
+      ->needs(under_opt);
   auto *reader_opt = app.add_option("--reader-on", reader,
                                     "attach the read-then-drop baseline program here and wait");
   app.add_option("--dev", dev, "interface to send on (a veth)")->excludes(reader_opt);
@@ -228,6 +324,7 @@ int main(int argc, char **argv) {
   app.add_option("--seconds", seconds, "how long");
   CLI11_PARSE(app, argc, argv);
   if (allowed_zones) return print_allowed_zones();
+  if (print_names) return print_under_names(under, name_bits);
   if (!reader.empty()) return run_reader(reader);
   if (dev.empty()) {
     std::fprintf(stderr, "xdp-flood: give --dev, --dst-mac and --src-mac (or --reader-on)\n");
@@ -246,7 +343,17 @@ int main(int argc, char **argv) {
     std::perror(("xdp-flood: " + dev).c_str());
     return 1;
   }
-  auto insns = program(ifindex, allowed);
+  auto f = frame(dmac, smac, src, dst, allowed, under);
+  int tmpl = -1;
+  if (!under.empty()) {
+    uint32_t zero = 0;
+    tmpl = bpf_map_create(BPF_MAP_TYPE_ARRAY, "dw_flood_tmpl", 4, uint32_t(f.size()), 1, nullptr);
+    if (tmpl < 0 || bpf_map_update_elem(tmpl, &zero, f.data(), BPF_ANY) != 0) {
+      std::perror("xdp-flood: template map");
+      return 1;
+    }
+  }
+  auto insns = program(ifindex, allowed, !under.empty(), name_bits, missing, tmpl, int(f.size()));
   static char log[65536];
   LIBBPF_OPTS(bpf_prog_load_opts, lo, .log_level = 1, .log_size = sizeof log, .log_buf = log);
   int prog =
@@ -255,7 +362,6 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "xdp-flood: program load failed: %s\n%s\n", std::strerror(errno), log);
     return 1;
   }
-  auto f = frame(dmac, smac, src, dst, allowed);
   uint64_t sent = 0;
   auto start = std::chrono::steady_clock::now();
   auto deadline = start + std::chrono::duration<double>(seconds);
