@@ -137,7 +137,7 @@ int main() {
            1);
   auto entries = bb.finish();
   auto t1 = clock::now();
-  auto img = shield::build_name_set(zones.key(), entries);
+  auto img = shield::build_name_set(zones.key(), *parse_dns_name(big), entries);
   auto t2 = clock::now();
   maps.install(img);
   auto t3 = clock::now();

@@ -64,6 +64,6 @@ ip netns exec "$gen" "$flood" --reader-on "$vg" >"$tmp/sink.log" 2>&1 &
 sink_pid=$!
 netns_poll 10 grep -q attached "$tmp/sink.log" || { cat "$tmp/sink.log"; exit 1; }
 ip netns exec "$rcv" "$bench" --dev "$vr" --seconds "$seconds" \
-  --rounds "$rounds" --flood "ip netns exec $gen taskset -c 0 $flood --dev $vg --dst-mac $mac_r --src-mac $mac_g --seconds 3600" |
+  --rounds "$rounds" ${DW_SHF_EXTRA:-} --flood "ip netns exec $gen taskset -c 0 $flood --dev $vg --dst-mac $mac_r --src-mac $mac_g --seconds 3600" |
   tee "$tmp/out.md"
 if [[ -n $markdown ]]; then cp "$tmp/out.md" "$markdown"; fi

@@ -55,9 +55,10 @@ struct ShieldScene {
 
   // Makes these the shielded zone's names (a new set, swapped in).
   void install_names(const std::vector<std::string> &names) {
-    shield::ZoneNamesBuilder b(*parse_dns_name(shield_zone_name(0)));
+    const DnsName apex = *parse_dns_name(shield_zone_name(0));
+    shield::ZoneNamesBuilder b(apex);
     for (const auto &n : names) b.add(*parse_dns_name(n), 1);
-    maps->install(shield::build_name_set(zones->key(), b.finish()));
+    maps->install(shield::build_name_set(zones->key(), apex, b.finish()));
   }
 };
 

@@ -17,7 +17,7 @@
 #define DW_STATIC_ASSERT(c, m) _Static_assert(c, m)
 #endif
 
-#define DW_ABI_VERSION 8
+#define DW_ABI_VERSION 9
 
 /* Verdict reasons, in one table so the names userspace prints can never drift from the
  * indices the datapath counts. X(id, name, is_drop). All passes come before all drops
@@ -400,8 +400,14 @@ DW_STATIC_ASSERT(sizeof(struct dw_det_event) == 392, "dw_det_event layout");
  * a free slot. The set holds every shielded zone's names (owners, empty non-terminals, the
  * apex); a whole new set is swapped in with one update, so a packet sees the old or the new
  * set, never a mix. A false "exists" needs a 31-bit fingerprint match in one or two buckets
- * under a key the attacker never sees: it only lets a query through to named. */
-#define DW_NAMES_MAGIC 0x64776e31u /* "dwn1" */
+ * under a key the attacker never sees: it only lets a query through to named.
+ * The header marks the zones whose names the set holds (zone_bits, by dw_names_zone_bit of the
+ * zone's tag): the hook looks a name up only under a marked zone, and looks the zone up in
+ * dw_shield_zones (is it shielded, with what action) only once the name is missing. So an
+ * existing name costs no hash-map lookup, and a query under a zone not marked costs a bit
+ * test in a line the hook reads anyway. A zone sharing a marked zone's bit costs a name
+ * lookup, then the zone lookup, and passes. */
+#define DW_NAMES_MAGIC 0x64776e32u /* "dwn2" */
 #define DW_NAMES_SLOTS 15
 #define DW_NAMES_OPEN 1u
 struct dw_names_hdr {
@@ -409,9 +415,14 @@ struct dw_names_hdr {
   __u32 bucket_mask; /* buckets - 1, a power of two minus one */
   __u64 open_depths; /* dw_depth_marked mask of the label counts of OPEN names */
   __u64 names;       /* entries held (for status) */
-  __u8 pad[40];
+  __u64 zone_bits[4]; /* the set's zones: bit dw_names_zone_bit(tag) */
+  __u8 pad[8];
 };
 DW_STATIC_ASSERT(sizeof(struct dw_names_hdr) == 64, "dw_names_hdr layout");
+/* A zone's bit in zone_bits: bits 40-47 of its tag (the low bits place it in the zone set). */
+static inline __u32 dw_names_zone_bit(__u64 tag) {
+  return (__u32)(tag >> 40) & 255;
+}
 struct dw_names_bucket {
   __u32 fp[DW_NAMES_SLOTS]; /* dw_names_fp | DW_NAMES_OPEN if open; 0 = free */
   __u32 overflow;           /* nonzero: some names of this primary bucket are in their secondary */

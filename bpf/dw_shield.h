@@ -5,12 +5,13 @@
  * When some zone is shielded (DW_CFG_SHIELD), every ALLOWED query goes through
  * dw_shield_hook. The verdict's root-first walk (dw_match_zones) left the served zone it
  * matched in the CPU's scratch (sc->zm: tag, depth, and the SipHash state after the zone's
- * labels). The hook looks that tag up in dw_shield_zones (no entry: not shielded, done); under
- * a shielded zone it goes on hashing from the zone's state, label by label, to the full name,
- * and looks it up in the name set (dw_shield_names). A name that exists, or
- * lies at or below an OPEN name (delegation, wildcard parent, DNAME), passes. Any other gets
- * the zone's action: an NXDOMAIN reply built in place (AA, the question echoed, the zone's SOA
- * in the authority section), a truncated reply, or a drop. named never sees it.
+ * labels). The hook tests that tag's bit in the name set's header (not marked: the set has no
+ * names of this zone, done); under a marked zone it goes on hashing from the zone's state,
+ * label by label, to the full name, and looks it up in the name set (dw_shield_names). A name
+ * that exists, or lies at or below an OPEN name (delegation, wildcard parent, DNAME), passes,
+ * without a look at dw_shield_zones. A missing one under a zone dw_shield_zones lists
+ * (shielded) gets the zone's action: an NXDOMAIN reply built in place (AA, the question echoed,
+ * the zone's SOA in the authority section), a truncated reply, or a drop. named never sees it.
  *
  * The tc side (per-zone answer counts for the automatic switch) is dw_shield_count_answer,
  * called by dnswash_det_tc for every answer under a served zone.
@@ -406,9 +407,10 @@ __attribute__((noinline)) int dw_shield_reply(struct xdp_md *ctx) {
 /* The XDP hook for an ALLOWED query while DW_CFG_SHIELD is set. A global function, verified
  * once on its own (as dw_det_query_hook): it takes only the context and finds the question and
  * the zone the verdict matched where the verdict left them (this CPU's scratch: label_off and
- * zm). An unshielded zone costs one lookup of its tag; under a shielded one, the hash goes on
- * from the zone's state, so only the labels below the zone are hashed. Returns 0 (pass),
- * DW_SHIELD_R_DROP or DW_SHIELD_R_REPLY (missing: the caller calls dw_shield_reply). */
+ * zm). A zone the name set does not mark costs a bit test; under a marked one, the hash goes on
+ * from the zone's state, so only the labels below the zone are hashed, and only a missing name
+ * costs the lookup of the zone in dw_shield_zones. Returns 0 (pass), DW_SHIELD_R_DROP or
+ * DW_SHIELD_R_REPLY (missing: the caller calls dw_shield_reply). */
 __attribute__((noinline)) int dw_shield_hook(struct xdp_md *ctx) {
   struct dw_shield_walk w;
   struct dw_cpu_state *st;
@@ -418,24 +420,25 @@ __attribute__((noinline)) int dw_shield_hook(struct xdp_md *ctx) {
   const struct dw_shield_zone *z;
   const struct dw_config *cfg;
   struct dw_shield_cur *cur;
-  __u32 zero = 0, cpu = bpf_get_smp_processor_id(), nl, zone_depth;
+  __u32 zero = 0, cpu = bpf_get_smp_processor_id(), nl, zone_depth, bit;
   __u64 tag;
   if (!ctx) return 0;
   st = bpf_map_lookup_elem(&dw_cpu, &cpu);
   cur = bpf_map_lookup_elem(&dw_shield_cur_map, &zero);
   if (!st || !cur) return 0;
   zm = &st->scratch.zm;
-  cur->key = zm->tag;
-  z = bpf_map_lookup_elem(&dw_shield_zones, &cur->key);
-  if (!z) return 0; /* the zone is not shielded */
   nl = zm->nl;
   zone_depth = zm->depth;
-  /* The apex exists; below it, a shielded zone with no name set never drops what might. */
+  tag = zm->tag;
+  /* The apex exists; below it, a zone whose names the set lacks (no set, or not marked) is
+   * never answered for: a shielded zone without its names never drops what might exist. */
   if (nl > DW_MAX_LABELS || zone_depth == 0 || zone_depth >= nl) return 0;
   w.names = bpf_map_lookup_elem(&dw_shield_names, &zero);
   if (!w.names) return 0;
   nh = bpf_map_lookup_elem(w.names, &zero);
   if (!nh || nh->magic != DW_NAMES_MAGIC) return 0;
+  bit = dw_names_zone_bit(tag);
+  if (!((nh->zone_bits[(bit >> 6) & 3] >> (bit & 63)) & 1)) return 0;
   w.nmask = nh->bucket_mask;
   w.open_depths = nh->open_depths;
   w.sc = &st->scratch;
@@ -447,13 +450,15 @@ __attribute__((noinline)) int dw_shield_hook(struct xdp_md *ctx) {
   cur->s.v2 = zm->sip[2];
   cur->s.v3 = zm->sip[3];
   cur->s.bytes = zm->sip[4];
-  tag = cur->key;
   cur->zone_depth = zone_depth;
   cur->zone_tag = tag;
   cur->verdict = DW_SHIELD_V_PASS;
   cur->reply = 0;
   DW_LOOP(DW_MAX_LABELS, dw_shield_step, &w);
   if (cur->verdict != DW_SHIELD_V_MISSING) return 0;
+  cur->key = tag;
+  z = bpf_map_lookup_elem(&dw_shield_zones, &cur->key);
+  if (!z) return 0; /* the set has the zone's names, but it is not shielded */
   cnt = bpf_map_lookup_elem(&dw_shield_stats, &cur->key);
   if (cnt) {
     cnt->blocked += 1;

@@ -50,6 +50,10 @@ uint64_t digest_of(const dw_hash_key &key, const DnsName &n) {
   return zone_digest(key, n);
 }
 
+uint64_t zone_tag_of(const dw_hash_key &key, const DnsName &zone) {
+  return dw_zone_tag(zone_digest(key, zone));
+}
+
 // zone_digest() over a name_key(): its labels are already root-first, one pass, no allocation.
 uint64_t digest_of_key(const dw_hash_key &key, const std::string &k) {
   uint8_t buf[1 + 63 + 8];
@@ -74,22 +78,24 @@ size_t label_count(const std::string &k) {
 
 }  // namespace
 
-NameSetImage build_name_set(const dw_hash_key &key, const std::vector<NameEntry> &names) {
-  return build_name_set(key, std::vector<const std::vector<NameEntry> *>{&names});
+NameSetImage build_name_set(const dw_hash_key &key, const DnsName &zone,
+                            const std::vector<NameEntry> &names) {
+  return build_name_set(key, std::vector<ZoneNameList>{{zone, &names}});
 }
 
-NameSetImage build_name_set(const dw_hash_key &key,
-                            const std::vector<const std::vector<NameEntry> *> &lists) {
+NameSetImage build_name_set(const dw_hash_key &key, const std::vector<ZoneNameList> &zones) {
   size_t n = 0;
-  for (const auto *l : lists) n += l->size();
+  for (const auto &z : zones) n += z.names->size();
   std::vector<uint64_t> digests;
   std::vector<uint8_t> open;
   digests.reserve(n);
   open.reserve(n);
   NameSetImage img;
   uint64_t open_depths = 0;
-  for (const auto *l : lists) {
-    for (const auto &e : *l) {
+  for (const auto &z : zones) {
+    uint32_t bit = dw_names_zone_bit(zone_tag_of(key, z.zone));
+    img.hdr.zone_bits[bit >> 6] |= 1ull << (bit & 63);
+    for (const auto &e : *z.names) {
       digests.push_back(digest_of_key(key, e.key));
       open.push_back(e.open);
       if (e.open) {
@@ -131,6 +137,8 @@ bool name_set_allows(const NameSetImage &img, const dw_hash_key &key, const DnsN
                      const DnsName &qname) {
   size_t nl = qname.labels.size();
   if (!at_or_below(qname, zone)) return true;
+  uint32_t bit = dw_names_zone_bit(zone_tag_of(key, zone));
+  if (!((img.hdr.zone_bits[bit >> 6] >> (bit & 63)) & 1)) return true;  // not in the set
   if (nl == zone.labels.size()) return true;  // the apex
   DnsName suffix = zone;
   for (size_t d = zone.labels.size() + 1; d <= nl; ++d) {

@@ -24,15 +24,22 @@ struct NameSetImage {
 // its secondary both fill up (rare: then 12.8 to 25.6 bytes per name).
 uint32_t name_buckets_for(size_t n);
 
-// Builds the image for these names (every shielded zone's entries together) under the zone
-// set's key.
-NameSetImage build_name_set(const dw_hash_key &key, const std::vector<NameEntry> &names);
-// The same for several zones' lists, read where they are (a million-name zone is not copied).
-NameSetImage build_name_set(const dw_hash_key &key,
-                            const std::vector<const std::vector<NameEntry> *> &lists);
+// One zone's entries for the set, read where they are (a million-name zone is not copied).
+struct ZoneNameList {
+  DnsName zone;
+  const std::vector<NameEntry> *names;
+};
 
-// What the kernel decides for `qname` under served zone `zone` (qname at or below it): true
-// if it exists in the image (itself, or at or below an OPEN name strictly between).
+// Builds the image for these zones' names under the zone set's key, each zone marked in the
+// header (dw_names_hdr.zone_bits): the kernel looks names up only under a marked zone.
+NameSetImage build_name_set(const dw_hash_key &key, const std::vector<ZoneNameList> &zones);
+// The same for one zone.
+NameSetImage build_name_set(const dw_hash_key &key, const DnsName &zone,
+                            const std::vector<NameEntry> &names);
+
+// What the kernel decides for `qname` under served zone `zone` (qname at or below it), with
+// the zone shielded: true if the set does not mark the zone, or if the name exists in it
+// (itself, or at or below an OPEN name strictly between).
 bool name_set_allows(const NameSetImage &img, const dw_hash_key &key, const DnsName &zone,
                      const DnsName &qname);
 

@@ -230,11 +230,13 @@ void ShieldFeature::worker_loop() {
     }
     if (!changed) continue;
     auto t0 = mono_ms();
-    std::vector<const std::vector<shield::NameEntry> *> all;
+    std::vector<shield::ZoneNameList> all;
     std::map<std::string, Loaded> loaded;
     size_t names = 0;
     for (const auto &[zone, zt] : have) {
-      all.push_back(&zt.names);
+      auto dn = parse_dns_name(zone);
+      if (!dn) continue;  // watched zones are served zones: they parse
+      all.push_back({*dn, &zt.names});
       names += zt.names.size();
       loaded[zone] = Loaded{zt.serial, zt.soa_rr, zt.names.size(), mono_ms()};
     }

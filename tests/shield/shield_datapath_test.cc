@@ -43,7 +43,7 @@ class Shield : public ::testing::Test {
     b.add(N("a.b.shop.example"), 1);
     b.add(N("sub.shop.example"), kTypeNs);
     b.add(N("*.wild.shop.example"), 1);
-    maps->install(build_name_set(d.zones().key(), b.finish()));
+    maps->install(build_name_set(d.zones().key(), N("shop.example"), b.finish()));
     // SOA: ns.shop.example. h.shop.example. 7 3600 600 86400 30, TTL 30.
     soa = {0, 6, 0, 1, 0, 0, 0, 30, 0, 0};
     auto mn = N("ns.shop.example").to_wire(), rn = N("h.shop.example").to_wire();
@@ -108,6 +108,21 @@ TEST_F(Shield, ExistingNamesPassMissingOnesAreAnsweredInXdp) {
   // The per-zone count of what the shield stopped.
   auto st = maps->read_stats();
   EXPECT_EQ(st[tag("shop.example")].blocked, 4u);
+}
+
+// The name set's header marks the zones whose names it holds; dw_shield_zones says which are
+// shielded. Only both together stop a missing name.
+TEST_F(Shield, NamesWithoutTheShieldOrTheShieldWithoutNamesPass) {
+  maps->clear_zone(tag("shop.example"));  // names loaded, not shielded
+  EXPECT_EQ(d.run(query("k3j9q2mdt0ab.shop.example")).reason(), int(DW_R_ALLOWED));
+  EXPECT_EQ(d.run(query("www.shop.example")).reason(), int(DW_R_ALLOWED));
+  dw_shield_zone z{};
+  z.action = DW_SHIELD_ACT_DROP;
+  maps->set_zone(tag("other.example"), z);  // shielded, no names in the set
+  EXPECT_EQ(d.run(query("k3j9q2mdt0ab.other.example")).reason(), int(DW_R_ALLOWED));
+  EXPECT_EQ(maps->read_stats()[tag("shop.example")].blocked, 0u);
+  shield(DW_SHIELD_ACT_NXDOMAIN);
+  EXPECT_EQ(d.run(query("k3j9q2mdt0ab.shop.example")).reason(), int(DW_R_SHIELD));
 }
 
 TEST_F(Shield, TheNxdomainIsAWellFormedAnswerWithTheSoa) {

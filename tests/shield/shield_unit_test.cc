@@ -2,6 +2,7 @@
 // mirrors the kernel's walk), the automatic on/off policy, name decompression.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <string>
 
@@ -9,6 +10,7 @@
 #include "name_set.h"
 #include "shield_policy.h"
 #include "zone_names.h"
+#include "zone_table.h"
 
 namespace dnswash::shield {
 namespace {
@@ -71,7 +73,7 @@ TEST(ZoneNames, EachNameOnceWhateverTheOrderOfItsRecords) {
 
 TEST(NameSet, ExistingNamesPassMissingOnesDoNot) {
   dw_hash_key key{0x0123456789abcdefull, 0xfedcba9876543210ull};
-  auto img = build_name_set(key, shop());
+  auto img = build_name_set(key, N("shop.example"), shop());
   DnsName z = N("shop.example");
   for (const char *ok :
        {"shop.example", "www.shop.example", "WWW.Shop.Example", "c.shop.example",
@@ -85,13 +87,26 @@ TEST(NameSet, ExistingNamesPassMissingOnesDoNot) {
     EXPECT_FALSE(name_set_allows(img, key, z, N(missing))) << missing;
 }
 
+TEST(NameSet, AZoneTheSetDoesNotMarkIsNeverJudged) {
+  dw_hash_key key{0x0123456789abcdefull, 0xfedcba9876543210ull};
+  auto img = build_name_set(key, N("shop.example"), shop());
+  EXPECT_FALSE(name_set_allows(img, key, N("shop.example"), N("nohost.shop.example")));
+  // Entries of shop.example under another zone's name: that zone is not marked.
+  auto other = build_name_set(key, std::vector<ZoneNameList>{});
+  EXPECT_TRUE(name_set_allows(other, key, N("shop.example"), N("nohost.shop.example")));
+  uint32_t bit = dw_names_zone_bit(dw_zone_tag(zone_digest(key, N("shop.example"))));
+  EXPECT_TRUE((img.hdr.zone_bits[bit >> 6] >> (bit & 63)) & 1);
+  std::memcpy(&other.hdr, &img.elems[0], sizeof other.hdr);  // elems[0] is the header too
+  EXPECT_EQ(other.hdr.zone_bits[bit >> 6], img.hdr.zone_bits[bit >> 6]);
+}
+
 TEST(NameSet, AMillionNamesFitIn32BytesEachAndRandomNamesMiss) {
   dw_hash_key key{1, 2};
   std::vector<NameEntry> names;
   names.reserve(1000000);
   for (int i = 0; i < 1000000; ++i)
     names.push_back({name_key(N("h" + std::to_string(i) + ".big.example")), false});
-  auto img = build_name_set(key, names);
+  auto img = build_name_set(key, N("big.example"), names);
   size_t bytes = img.elems.size() * sizeof(dw_names_bucket);
   EXPECT_LE(bytes, 32u * names.size());
   DnsName z = N("big.example");
