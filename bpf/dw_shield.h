@@ -37,36 +37,19 @@ static __always_inline void dw_shield_count_answer(__u64 zone_tag, __u32 nx) {
   st->nx += nx;
 }
 
-/* 1 if x (below 2^32) is 0, else 0, by arithmetic: clang turns `x == 0` into a branch, and 16
- * branches in a row, each leaving a different constant behind, are 2^16 paths to the verifier
- * (the walk's callback ran past its 1M limit). The empty asm hides the pattern from clang. */
-static __always_inline __u64 dw_is_zero32(__u64 x) {
-  asm volatile("" : "+r"(x));
-  return (x - 1) >> 63;
-}
-
-static __always_inline int dw_names_bucket_has(const struct dw_names_bucket *b, __u32 want,
-                                               __u32 ignore) {
-  __u64 hit = 0;
-  int i;
-#pragma unroll
-  for (i = 0; i < DW_NAMES_SLOTS; i++) hit |= dw_is_zero32((__u32)((b->fp[i] & ~ignore) ^ want));
-  return (int)hit;
-}
-
 /* Is the name with this digest in the set? open_only: only as an OPEN name; otherwise as any.
  * idx: the lookup key, in map memory (dw_shield_cur: the stack is tight on 6.1). */
-static __always_inline int dw_names_probe(void *set, __u32 mask, __u64 digest, int open_only,
+static __always_inline int dw_names_probe(void *set, __u32 buckets, __u64 digest, int open_only,
                                           __u32 *idx) {
   __u32 fp = dw_names_fp(digest);
   __u32 want = open_only ? fp | DW_NAMES_OPEN : fp, ignore = open_only ? 0 : DW_NAMES_OPEN;
   const struct dw_names_bucket *b;
-  *idx = dw_names_primary(digest, mask);
+  *idx = dw_names_primary(digest, buckets);
   b = bpf_map_lookup_elem(set, idx);
   if (!b) return 0;
   if (dw_names_bucket_has(b, want, ignore)) return 1;
   if (!b->overflow) return 0;
-  *idx = dw_names_secondary(digest, mask);
+  *idx = dw_names_secondary(digest, buckets);
   b = bpf_map_lookup_elem(set, idx);
   return b ? dw_names_bucket_has(b, want, ignore) : 0;
 }
@@ -78,7 +61,7 @@ struct dw_shield_walk {
   void *names;       /* the name set */
   __u64 open_depths; /* depths of OPEN names */
   struct dw_shield_cur *cur;
-  __u32 nmask;
+  __u32 nbuckets;
   __u32 nl;
   __u32 zone_depth;
 };
@@ -100,10 +83,11 @@ static long dw_shield_step(__u32 i, void *arg) {
    * copy of SipHash's rounds costs it every time. */
   dg = dw_sip_digest(&cur->s);
   if (d == w->nl) {
-    if (!dw_names_probe(w->names, w->nmask, dg, 0, &cur->idx)) cur->verdict = DW_SHIELD_V_MISSING;
+    if (!dw_names_probe(w->names, w->nbuckets, dg, 0, &cur->idx))
+      cur->verdict = DW_SHIELD_V_MISSING;
     return 1;
   }
-  return dw_names_probe(w->names, w->nmask, dg, 1, &cur->idx); /* at or below an OPEN name: pass */
+  return dw_names_probe(w->names, w->nbuckets, dg, 1, &cur->idx); /* at or below OPEN: pass */
 }
 
 /* The reply to a missing name is built in three stages, each a global function the verifier
@@ -439,7 +423,7 @@ __attribute__((noinline)) int dw_shield_hook(struct xdp_md *ctx) {
   if (!nh || nh->magic != DW_NAMES_MAGIC) return 0;
   bit = dw_names_zone_bit(tag);
   if (!((nh->zone_bits[(bit >> 6) & 3] >> (bit & 63)) & 1)) return 0;
-  w.nmask = nh->bucket_mask;
+  w.nbuckets = nh->buckets;
   w.open_depths = nh->open_depths;
   w.sc = &st->scratch;
   w.nl = nl;

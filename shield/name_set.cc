@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <random>
 #include <stdexcept>
 
 #include "dw_siphash.h"
@@ -10,41 +11,74 @@
 namespace dnswash::shield {
 
 uint32_t name_buckets_for(size_t n) {
-  uint32_t b = 8;
-  while (b < (n + 9) / 10 && b < (1u << 30)) b <<= 1;
-  return b;
+  // 3/4 of 31 slots: 23.25 names a bucket.
+  size_t b = (n * 4 + 92) / 93;
+  return uint32_t(std::clamp<size_t>(b, 1, size_t(1) << 30));
 }
 
 namespace {
 
-bool put(dw_names_bucket &b, uint32_t slot) {
-  for (auto &f : b.fp) {
-    if ((f & ~DW_NAMES_OPEN) == (slot & ~DW_NAMES_OPEN)) {  // the same name (or a collision)
-      f |= slot;
-      return true;
-    }
-    if (f == 0) {
-      f = slot;
-      return true;
-    }
-  }
-  return false;
-}
+struct Item {
+  uint64_t digest;
+  bool open;
+};
 
-bool try_build(uint32_t buckets, const std::vector<uint64_t> &digests,
-               const std::vector<uint8_t> &open, NameSetImage *img) {
-  uint32_t mask = buckets - 1;
-  img->elems.assign(size_t(buckets) + 1, dw_names_bucket{});
-  for (size_t i = 0; i < digests.size(); ++i) {
-    uint64_t d = digests[i];
-    uint32_t slot = dw_names_fp(d) | (open[i] ? DW_NAMES_OPEN : 0);
-    dw_names_bucket &p = img->elems[dw_names_primary(d, mask)];
-    if (put(p, slot)) continue;
-    p.overflow = 1;
-    if (!put(img->elems[dw_names_secondary(d, mask)], slot)) return false;
+// Cuckoo placement of fingerprints with two choices a name, the builder keeping which name
+// each slot holds (the kernel only sees fingerprints). A name in its secondary bucket marks
+// its primary overflowed, so a lookup reads the secondary only behind such a mark.
+class Placer {
+ public:
+  Placer(uint32_t buckets, const std::vector<Item> &items, NameSetImage *img)
+      : n_(buckets), items_(items), img_(img), owner_((size_t(buckets) + 1) * DW_NAMES_SLOTS) {
+    img_->elems.assign(size_t(buckets) + 1, dw_names_bucket{});
   }
-  return true;
-}
+
+  bool place_all() {
+    for (uint32_t i = 0; i < items_.size(); ++i)
+      if (!insert(i)) return false;
+    return true;
+  }
+
+ private:
+  uint32_t primary(uint32_t i) const { return dw_names_primary(items_[i].digest, n_); }
+  uint32_t secondary(uint32_t i) const { return dw_names_secondary(items_[i].digest, n_); }
+  uint16_t slot_of(uint32_t i) const {
+    return uint16_t(dw_names_fp(items_[i].digest) | (items_[i].open ? DW_NAMES_OPEN : 0));
+  }
+  void put(uint32_t b, int slot, uint32_t i) {
+    img_->elems[b].fp[slot] = slot_of(i);
+    owner_[size_t(b) * DW_NAMES_SLOTS + size_t(slot)] = i;
+    if (b != primary(i)) img_->elems[primary(i)].overflow = 1;
+  }
+  bool put_free(uint32_t b, uint32_t i) {
+    for (int s = 0; s < DW_NAMES_SLOTS; ++s)
+      if (img_->elems[b].fp[s] == 0) {
+        put(b, s, i);
+        return true;
+      }
+    return false;
+  }
+  bool insert(uint32_t i) {
+    if (put_free(primary(i), i) || put_free(secondary(i), i)) return true;
+    // Both full: move a random name of one of them to its other bucket, and so on.
+    uint32_t b = (rng_() & 1) ? primary(i) : secondary(i);
+    for (int kick = 0; kick < 1000; ++kick) {
+      int s = int(rng_() % DW_NAMES_SLOTS);
+      uint32_t victim = owner_[size_t(b) * DW_NAMES_SLOTS + size_t(s)];
+      put(b, s, i);
+      i = victim;
+      b = b == primary(i) ? secondary(i) : primary(i);
+      if (put_free(b, i)) return true;
+    }
+    return false;
+  }
+
+  uint32_t n_;
+  const std::vector<Item> &items_;
+  NameSetImage *img_;
+  std::vector<uint32_t> owner_;
+  std::minstd_rand rng_{1};  // a fixed seed: the same names give the same set
+};
 
 uint64_t digest_of(const dw_hash_key &key, const DnsName &n) {
   return zone_digest(key, n);
@@ -86,50 +120,50 @@ NameSetImage build_name_set(const dw_hash_key &key, const DnsName &zone,
 NameSetImage build_name_set(const dw_hash_key &key, const std::vector<ZoneNameList> &zones) {
   size_t n = 0;
   for (const auto &z : zones) n += z.names->size();
-  std::vector<uint64_t> digests;
-  std::vector<uint8_t> open;
-  digests.reserve(n);
-  open.reserve(n);
+  std::vector<Item> items;
+  items.reserve(n);
   NameSetImage img;
   uint64_t open_depths = 0;
   for (const auto &z : zones) {
     uint32_t bit = dw_names_zone_bit(zone_tag_of(key, z.zone));
     img.hdr.zone_bits[bit >> 6] |= 1ull << (bit & 63);
     for (const auto &e : *z.names) {
-      digests.push_back(digest_of_key(key, e.key));
-      open.push_back(e.open);
+      items.push_back({digest_of_key(key, e.key), e.open});
       if (e.open) {
         size_t d = label_count(e.key);
         open_depths |= d >= 64 ? (1ull << 63) : (1ull << (d - 1));
       }
     }
   }
-  uint32_t buckets = name_buckets_for(n);
-  while (!try_build(buckets, digests, open, &img)) {
+  // A name in two zones' lists (a delegation in the parent, the apex of the child) is one
+  // entry, OPEN if either says so.
+  std::sort(items.begin(), items.end(), [](const Item &a, const Item &b) {
+    return a.digest < b.digest || (a.digest == b.digest && a.open > b.open);
+  });
+  items.erase(std::unique(items.begin(), items.end(),
+                          [](const Item &a, const Item &b) { return a.digest == b.digest; }),
+              items.end());
+  uint32_t buckets = name_buckets_for(items.size());
+  while (!Placer(buckets, items, &img).place_all()) {
     if (buckets >= (1u << 30)) throw std::runtime_error("name set: cannot place the names");
-    buckets <<= 1;
+    buckets += buckets / 8 + 1;  // rare: 1/8 more room
   }
   img.hdr.magic = DW_NAMES_MAGIC;
-  img.hdr.bucket_mask = buckets - 1;
+  img.hdr.buckets = buckets;
   img.hdr.open_depths = open_depths;
-  img.hdr.names = n;
+  img.hdr.names = items.size();
   std::memcpy(&img.elems[0], &img.hdr, sizeof img.hdr);
   return img;
 }
 
 namespace {
 bool probe(const NameSetImage &img, uint64_t digest, bool open_only) {
-  uint32_t mask = img.hdr.bucket_mask, fp = dw_names_fp(digest);
+  uint32_t n = img.hdr.buckets, fp = dw_names_fp(digest);
   uint32_t want = open_only ? fp | DW_NAMES_OPEN : fp, ignore = open_only ? 0 : DW_NAMES_OPEN;
-  auto has = [&](const dw_names_bucket &b) {
-    for (uint32_t f : b.fp)
-      if ((f & ~ignore) == want) return true;
-    return false;
-  };
-  const dw_names_bucket &p = img.elems[dw_names_primary(digest, mask)];
-  if (has(p)) return true;
+  const dw_names_bucket &p = img.elems[dw_names_primary(digest, n)];
+  if (dw_names_bucket_has(&p, want, ignore)) return true;
   if (!p.overflow) return false;
-  return has(img.elems[dw_names_secondary(digest, mask)]);
+  return dw_names_bucket_has(&img.elems[dw_names_secondary(digest, n)], want, ignore);
 }
 }  // namespace
 
@@ -139,7 +173,7 @@ bool name_set_allows(const NameSetImage &img, const dw_hash_key &key, const DnsN
   if (!at_or_below(qname, zone)) return true;
   uint32_t bit = dw_names_zone_bit(zone_tag_of(key, zone));
   if (!((img.hdr.zone_bits[bit >> 6] >> (bit & 63)) & 1)) return true;  // not in the set
-  if (nl == zone.labels.size()) return true;  // the apex
+  if (nl == zone.labels.size()) return true;                            // the apex
   DnsName suffix = zone;
   for (size_t d = zone.labels.size() + 1; d <= nl; ++d) {
     suffix.labels.insert(suffix.labels.begin(), qname.labels[nl - d]);

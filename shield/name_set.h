@@ -1,8 +1,8 @@
 // The kernel's name set (bpf/dnswash_abi.h, struct dw_names_hdr / dw_names_bucket): the names
-// of every shielded zone as 31-bit fingerprints of their keyed digests in one-cache-line
-// buckets, 15 per bucket, two choices with an overflow mark. Built whole in userspace and
-// swapped in with one update (NameSetMap); this file is the pure part, shared with the tests,
-// including a lookup that mirrors bpf/dw_shield.h's walk.
+// of the zones it marks as 16-bit fingerprints of their keyed digests in one-cache-line
+// buckets, 31 per bucket, two choices (cuckoo placement) with an overflow mark. Built whole in
+// userspace and swapped in with one update (ShieldMaps::install); this file is the pure part,
+// shared with the tests, including a lookup that mirrors bpf/dw_shield.h's walk.
 #pragma once
 
 #include <cstdint>
@@ -19,9 +19,8 @@ struct NameSetImage {
   std::vector<dw_names_bucket> elems;  // elems[0] holds hdr's bytes
 };
 
-// Buckets for n names: the power of two at or above n / 10 (5 to 10 names of 15 slots per
-// bucket: 6.4 to 12.8 bytes of kernel memory per name), at least 8. Doubled if a bucket and
-// its secondary both fill up (rare: then 12.8 to 25.6 bytes per name).
+// Buckets for n names: 3/4 of their 31 slots filled (2.75 bytes of kernel memory per name),
+// at least 1. The builder adds 1/8 more if the names cannot be placed (not seen at 3/4).
 uint32_t name_buckets_for(size_t n);
 
 // One zone's entries for the set, read where they are (a million-name zone is not copied).

@@ -109,6 +109,7 @@ TEST(NameSet, AMillionNamesFitIn32BytesEachAndRandomNamesMiss) {
   auto img = build_name_set(key, N("big.example"), names);
   size_t bytes = img.elems.size() * sizeof(dw_names_bucket);
   EXPECT_LE(bytes, 32u * names.size());
+  EXPECT_EQ(img.hdr.names, names.size());
   DnsName z = N("big.example");
   for (int i = 0; i < 1000000; i += 997)
     EXPECT_TRUE(name_set_allows(img, key, z, names[size_t(i)].name()));
@@ -119,7 +120,9 @@ TEST(NameSet, AMillionNamesFitIn32BytesEachAndRandomNamesMiss) {
     for (int c = 0; c < 12; ++c) l += char('a' + rng() % 26);
     passed += name_set_allows(img, key, z, N(l + ".big.example"));
   }
-  EXPECT_EQ(passed, 0);  // a 31-bit fingerprint in one or two buckets: ~1 in 70 million
+  // ~23 15-bit fingerprints in one bucket (rarely two): about 1 in 1,400 passes.
+  EXPECT_LE(passed, 150);
+  EXPECT_LE(bytes, 3 * names.size());  // 2.75 bytes a name, sized to the names
 }
 
 TEST(Policy, ABusyZonesNormalNxdomainShareNeverTurnsItOn) {
