@@ -3,7 +3,10 @@
 # shield_bench's BPF_PROG_TEST_RUN figures): bench/shield_flood_bench.cc measures, this script
 # gives it a veth pair in two namespaces. Needs root and 2 CPUs; builds the tools if missing.
 #
-# Usage: bash bench/shield_flood_bench.sh [--markdown FILE] [--seconds S] [--rounds N] [--build DIR]
+# Usage: bash bench/shield_flood_bench.sh [--markdown FILE] [--seconds S] [--rounds N]
+#                                         [--sizes 'B ...'] [--build DIR]
+# --sizes: the shielded zone's sizes for the by-size table, as powers of two (default
+# '12 14 15 16 17 18'; the main table's zone is 2^17 = 131,072 names).
 #
 # Setup as in bench/flood_bench.sh: namespaces dwshf-g-PID (generator) and dwshf-r-PID
 # (receiver) joined by a veth pair, nothing in the root namespace. dnswash-xdp-flood on CPU 0
@@ -17,14 +20,16 @@ root=$(pwd)
 markdown=
 seconds=3
 rounds=3
+sizes='12 14 15 16 17 18'
 build=build
 while (($#)); do
   case $1 in
     --markdown) markdown=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
+    --sizes) sizes=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
-    *) echo "usage: $0 [--markdown FILE] [--seconds S] [--rounds N] [--build DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--markdown FILE] [--seconds S] [--rounds N] [--sizes 'B ...'] [--build DIR]" >&2; exit 2 ;;
   esac
 done
 bench=$root/$build/bench/shield_flood_bench
@@ -52,6 +57,7 @@ netns_addr "$gen" "$vg" 192.0.2.1/24
 netns_addr "$rcv" "$vr" 192.0.2.53/24
 ip netns exec "$rcv" ethtool -K "$vr" gro on >/dev/null
 sysctl -q kernel.bpf_stats_enabled=1
+read -r -a size_args <<<"$sizes"
 
 mac_r=$(ip -j -n "$rcv" link show "$vr" | jq -r '.[0].address')
 mac_g=$(ip -j -n "$gen" link show "$vg" | jq -r '.[0].address')
@@ -64,6 +70,6 @@ ip netns exec "$gen" "$flood" --reader-on "$vg" >"$tmp/sink.log" 2>&1 &
 sink_pid=$!
 netns_poll 10 grep -q attached "$tmp/sink.log" || { cat "$tmp/sink.log"; exit 1; }
 ip netns exec "$rcv" "$bench" --dev "$vr" --seconds "$seconds" \
-  --rounds "$rounds" ${DW_SHF_EXTRA:-} --flood "ip netns exec $gen taskset -c 0 $flood --dev $vg --dst-mac $mac_r --src-mac $mac_g --seconds 3600" |
+  --rounds "$rounds" --sizes "${size_args[@]}" --flood "ip netns exec $gen taskset -c 0 $flood --dev $vg --dst-mac $mac_r --src-mac $mac_g --seconds 3600" |
   tee "$tmp/out.md"
 if [[ -n $markdown ]]; then cp "$tmp/out.md" "$markdown"; fi

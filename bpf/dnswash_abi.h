@@ -403,8 +403,8 @@ DW_STATIC_ASSERT(sizeof(struct dw_det_event) == 392, "dw_det_event layout");
  * builder (cuckoo placement, shield/name_set.cc): 2.7 bytes of kernel memory per name, so a
  * 100,000-name zone is 270 KB, mostly in the CPU's cache. A false "exists" needs one of the
  * ~23 fingerprints of one (rarely two) buckets to equal the name's 15 bits under a key the
- * attacker never sees: about 1 in 1,400 missing names, which only lets that query through to
- * named (a shielded zone still stops 99.9 % of a random-name flood).
+ * attacker never sees: about 1 in 1,850 missing names (unit test), which only lets that query
+ * through to named (a shielded zone still stops 99.9 % of a random-name flood).
  * The header marks the zones whose names the set holds (zone_bits, by dw_names_zone_bit of the
  * zone's tag): the hook looks a name up only under a marked zone, and looks the zone up in
  * dw_shield_zones (is it shielded, with what action) only once the name is missing. So an
