@@ -77,6 +77,9 @@ enum dw_counter {
   /* --refuse: a not-authoritative query that could have had a REFUSED but its source prefix
    * was over the reply rate (shared with the tc slips). Dropped, counted not-authoritative. */
   DW_C_REFUSE_LIMITED,
+  /* Zone shield: the frame had no room for the NXDOMAIN with its SOA (a veth fed by the
+   * stack: the skb's own buffer); it went without the SOA, or as TC=1 (dw_shield_reply). */
+  DW_C_SHIELD_SHORT,
   DW_C_COUNT
 };
 

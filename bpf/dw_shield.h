@@ -166,8 +166,9 @@ static __always_inline __u32 dw_shield_question_end(const struct dw_scratch *sc,
 }
 
 /* Stage 2: the reply's DNS message, built in this CPU's scratch over the query it holds, for
- * the zone dw_shield_hook found (dw_shield_cur_map). tc: a truncated reply (QR TC, the
- * question echoed, everything after it cut: what dw_slip_send sends). Otherwise an NXDOMAIN:
+ * the zone dw_shield_hook found (dw_shield_cur_map). how & DW_SHIELD_B_TC: a truncated reply
+ * (QR TC, the question echoed, everything after it cut: what dw_slip_send sends). Otherwise an
+ * NXDOMAIN (without the SOA under DW_SHIELD_B_NO_SOA):
  * header QR AA RCODE=3 (ID, opcode, RD, CD kept), the question, the zone's SOA (its owner a
  * compression pointer to the zone's labels in the question; copied in 64-byte pieces, left
  * out if the question is too long for the scratch: no real name is), and an OPT record (UDP
@@ -176,8 +177,10 @@ static __always_inline __u32 dw_shield_question_end(const struct dw_scratch *sc,
  * sent cookies before answers without one). The 4 bytes after the message are zeroed for the
  * checksum. Returns the message's length, 0 if there is no reply to send. */
 #define DW_SHIELD_OPT_MAX 31 /* OPT header 11 + COOKIE option 4 + 8 + 8 */
+#define DW_SHIELD_B_TC 1     /* dw_shield_build: a truncated reply */
+#define DW_SHIELD_B_NO_SOA 2 /* dw_shield_build: an NXDOMAIN without the SOA */
 __attribute__((noinline)) int dw_shield_build(__u32 q_end, __u32 msg_len, __u32 zone_off,
-                                              __u32 tc) {
+                                              __u32 how) {
   __u32 zero = 0, cpu = bpf_get_smp_processor_id(), len, soa_len, edns = 0, cookie = 0, i;
   const struct dw_shield_cur *cur = bpf_map_lookup_elem(&dw_shield_cur_map, &zero);
   struct dw_cpu_state *st = bpf_map_lookup_elem(&dw_cpu, &cpu);
@@ -193,7 +196,7 @@ __attribute__((noinline)) int dw_shield_build(__u32 q_end, __u32 msg_len, __u32 
   msg_len = DW_BOUND(msg_len, 0x1ff);
   zone_off = DW_BOUND(zone_off, 0xff);
   if (q_end < DW_DNS_HDR_LEN + 5 || q_end > DW_LOAD_MAX) return 0;
-  if (tc) {
+  if (how & DW_SHIELD_B_TC) {
     sc->buf[2] = 0x80 | (sc->buf[2] & 0x79) | 0x02; /* QR, opcode and RD kept, AA=0, TC=1 */
     sc->buf[3] = sc->buf[3] & 0x10;                 /* CD kept; RCODE 0 */
     __builtin_memset(&sc->buf[6], 0, 6);
@@ -214,7 +217,7 @@ __attribute__((noinline)) int dw_shield_build(__u32 q_end, __u32 msg_len, __u32 
   sc->buf[3] = (sc->buf[3] & 0x10) | 3;           /* CD kept, RCODE NXDOMAIN */
   __builtin_memset(&sc->buf[6], 0, 6);
   len = q_end;
-  soa_len = z->soa_len;
+  soa_len = (how & DW_SHIELD_B_NO_SOA) ? 0 : z->soa_len;
   if (soa_len > DW_SHIELD_SOA_MAX ||
       len + 2 + ((soa_len + 63) & ~63u) + DW_SHIELD_OPT_MAX > DW_SCRATCH_BUF)
     soa_len = 0;
@@ -358,7 +361,7 @@ __attribute__((noinline)) int dw_shield_emit(struct xdp_md *ctx) {
  * DW_SHIELD_R_DROP. */
 __attribute__((noinline)) int dw_shield_reply(struct xdp_md *ctx) {
   __u32 l3_off = 0, msg_len = 0, q_end, zone_off, cpu = bpf_get_smp_processor_id(), zero = 0;
-  __u32 nl, zone_depth;
+  __u32 nl, zone_depth, how;
   __u64 zone_tag;
   struct dw_shield_cur *cur = bpf_map_lookup_elem(&dw_shield_cur_map, &zero);
   const struct dw_shield_zone *z;
@@ -379,7 +382,27 @@ __attribute__((noinline)) int dw_shield_reply(struct xdp_md *ctx) {
   zone_off = sc->label_off[(nl - zone_depth) & DW_MAX_LABELS];
   family = dw_shield_reply_check(ctx, sc, &l3_off, &msg_len);
   if (!family || q_end < DW_DNS_HDR_LEN + 5 || q_end > msg_len) return DW_SHIELD_R_DROP;
-  len = dw_shield_build(q_end, msg_len, zone_off, z->action == DW_SHIELD_ACT_TC);
+  how = z->action == DW_SHIELD_ACT_TC ? DW_SHIELD_B_TC : 0;
+  if (!how) {
+    /* Room first: the NXDOMAIN is at most the question, the SOA (and its pointer) and an OPT
+     * record with two cookies; the frame grows if it holds fewer bytes. A NIC driver's page
+     * has the room; a veth fed by the local stack hands XDP the skb's own buffer, which may
+     * not (the resolver lab lost 80 % of its answers to a failed bpf_xdp_adjust_tail). Then
+     * the NXDOMAIN goes without the SOA (legal; RFC 2308 section 5: the resolver just does not
+     * cache it, and a random name is never asked again), or if even that does not fit, as a
+     * truncated reply, which never grows. dw_shield_emit sizes the frame to the message. */
+    __u32 dns_off = l3_off + (family == 6 ? 40 : 20) + 8, have;
+    __u32 full = q_end + 2 + (z->soa_len & 0xff) + DW_SHIELD_OPT_MAX,
+          short_ = q_end + DW_SHIELD_OPT_MAX;
+    have = (__u32)bpf_xdp_get_buff_len(ctx) - dns_off; /* the message's bytes in the frame */
+    if (full > have && bpf_xdp_adjust_tail(ctx, (int)(full - have)) != 0) {
+      how = short_ <= have || bpf_xdp_adjust_tail(ctx, (int)(short_ - have)) == 0
+                ? DW_SHIELD_B_NO_SOA
+                : DW_SHIELD_B_TC;
+      st->counters[DW_C_SHIELD_SHORT & (DW_COUNTER_SLOTS - 1)] += 1;
+    }
+  }
+  len = dw_shield_build(q_end, msg_len, zone_off, how);
   if (len <= 0) return DW_SHIELD_R_DROP;
   /* The frame stage is called by dnswash_xdp itself (one frame less on 6.1's stack sum). */
   cur->r_len = (__u32)len;

@@ -25,6 +25,7 @@ std::string_view counter_name(unsigned idx) {
   if (idx == DW_C_DET_EVENTS_LOST) return "detector-events-lost";
   if (idx == DW_C_SAMPLES_LOST) return "samples-lost";
   if (idx == DW_C_REFUSE_LIMITED) return "refuse-limited";
+  if (idx == DW_C_SHIELD_SHORT) return "shield-short";
   return "unknown";
 }
 
