@@ -32,11 +32,7 @@ using namespace dnswash::bench;
 
 namespace {
 
-constexpr size_t kFrames = 65536, kZones = kShieldZones, kNames = 100000;
-
-std::string zone_name(size_t i) {
-  return shield_zone_name(i);
-}
+constexpr size_t kFrames = 65536, kNames = 100000;
 
 Bytes query(const std::string &name, size_t i) {
   DnsSpec d;
@@ -79,15 +75,15 @@ double median(std::vector<double> v) {
 int main() {
   std::vector<std::string> owners;
   for (size_t i = 0; i < kNames; ++i)
-    owners.push_back("h" + std::to_string(i) + "." + zone_name(0));
+    owners.push_back("h" + std::to_string(i) + "." + shield_zone_name(0));
   ShieldScene scene(owners);
   auto &skel = scene.skel;
   auto &zones = *scene.zones;
   auto &maps = *scene.maps;
 
-  auto unshielded = frames(zone_name(1), "h");
-  auto existing = frames(zone_name(0), "h");
-  auto missing = frames(zone_name(0), "x");
+  auto unshielded = frames(shield_zone_name(1), "h");
+  auto existing = frames(shield_zone_name(0), "h");
+  auto missing = frames(shield_zone_name(0), "x");
   int prog = skel->prog_fd();
   const uint32_t name_lines = uint32_t(maps.kernel_bytes() / sizeof(dw_names_bucket)) - 1;
   std::vector<double> base_r, hook_r, exist_r, miss_r, zfloor_r, nfloor_r;
@@ -98,7 +94,7 @@ int main() {
     hook_r.push_back(dnswash::bench::run_pass(prog, unshielded));
     exist_r.push_back(dnswash::bench::run_pass(prog, existing));
     miss_r.push_back(dnswash::bench::run_pass(prog, missing));
-    zfloor_r.push_back(probe_floor(zone_buckets_for(kZones), existing));
+    zfloor_r.push_back(probe_floor(zone_buckets_for(kShieldZones), existing));
     nfloor_r.push_back(probe_floor(name_lines, existing));
   }
   double base = median(base_r), hook = median(hook_r), exist = median(exist_r),
@@ -113,7 +109,7 @@ int main() {
   std::printf("| shielded zone, name missing: NXDOMAIN built in XDP | %.0f | %.2fx |\n", miss,
               miss / base);
   std::printf("| floor: XDP_DROP after 1 random read in %u lines (the zone set) | %.0f | %.2fx |\n",
-              zone_buckets_for(kZones), zfloor, zfloor / base);
+              zone_buckets_for(kShieldZones), zfloor, zfloor / base);
   std::printf("| floor: XDP_DROP after 1 random read in %u lines (the name set) | %.0f | %.2fx |\n",
               name_lines, nfloor, nfloor / base);
   std::printf("rounds (baseline / other shielded / exists / missing / zone floor / name floor):");
