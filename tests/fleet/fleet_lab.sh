@@ -129,6 +129,8 @@ log_ms() {
 }
 drops_above() { (($(zone_field "$1" drops) > $2)); }
 named_saw() { grep -q "query: $2 IN A" "$DIR/n$1/named/named.log"; }
+# shield_or_named NODE DROPS0 NAME: the shield counted a drop since DROPS0, or named logged NAME.
+shield_or_named() { drops_above "$1" "$2" || named_saw "$1" "$3"; }
 
 # ---- the lab ----------------------------------------------------------------------------------
 NETNS_DIRS+=("$DIR")
@@ -207,13 +209,26 @@ done
 # sees it. The NXDOMAIN leaves by XDP_TX through the hub's bridge. (It was once seen lost
 # there: the frame, an skb's buffer, had no room to grow to the NXDOMAIN with its SOA; the
 # shield now answers without the SOA then, counted shield-short.)
-drops0=$(zone_field 2 drops)
-miss=nosuch-$ID.a.test
-ip netns exec "$CLI" dig +time=1 +tries=1 +norec -b $CLIENT @192.0.2.2 "$miss" A >"$DIR/dig.out" ||
-  netns_fail "node 2: no answer for $miss under the shield"
-grep -q 'status: NXDOMAIN' "$DIR/dig.out" || netns_fail "node 2: $miss: $(cat "$DIR/dig.out")"
+# The name set keeps 16-bit fingerprints, so about 1 missing name in 1,850 matches an existing
+# one's and goes on to named (docs/detector.md). Such a name is told apart (named logs it, the
+# shield's count stays) and the next one is asked: three in a row would be a broken shield.
+miss=
+for k in 1 2 3; do
+  name=shielded$k-$ID.a.test
+  drops0=$(zone_field 2 drops)
+  ip netns exec "$CLI" dig +time=1 +tries=1 +norec -b $CLIENT @192.0.2.2 "$name" A >"$DIR/dig.out" ||
+    netns_fail "node 2: no answer for $name under the shield"
+  grep -q 'status: NXDOMAIN' "$DIR/dig.out" || netns_fail "node 2: $name: $(cat "$DIR/dig.out")"
+  netns_poll 5 shield_or_named 2 "$drops0" "$name" ||
+    netns_fail "node 2: $name answered, but neither the shield counted it nor named logged it"
+  if drops_above 2 "$drops0"; then
+    miss=$name
+    break
+  fi
+  log "node 2: $name passed to named (a fingerprint match); asking another name"
+done
+[[ -n $miss ]] || netns_fail "node 2: three missing names in a row passed the shield to named"
 log "node 2: $miss answered NXDOMAIN (from XDP)"
-netns_wait_until 5 "node 2 counts the shield's answer" drops_above 2 "$drops0"
 # Off on node 1: off everywhere.
 t0=$(ms_now)
 nctl 1 zones shield a.test off >/dev/null
