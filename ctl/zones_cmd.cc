@@ -188,6 +188,7 @@ void register_shield(CLI::App &group) {
                {"state", Table::Align::kLeft},
                {"mode", Table::Align::kLeft},
                {"fleet", Table::Align::kLeft},
+               {"answer", Table::Align::kLeft},
                {"names", Table::Align::kRight},
                {"drops", Table::Align::kRight},
                {"missing/s", Table::Align::kRight}});
@@ -195,7 +196,7 @@ void register_shield(CLI::App &group) {
         t.add_row({z.value("zone", ""), z.value("shielded", false) ? "SHIELDED" : "open",
                    z.value("mode", ""),
                    z.value("fleet", false) ? "on" : (z.value("for_fleet", false) ? "held" : "-"),
-                   fmt_count(z.value("names", uint64_t(0))),
+                   z.value("answer", ""), fmt_count(z.value("names", uint64_t(0))),
                    fmt_count(z.value("drops", uint64_t(0))),
                    fmt_count(z.value("missing_per_s", uint64_t(0)))});
       t.print(std::cout);

@@ -174,7 +174,8 @@ ParsedOptions parse_options(int argc, char **argv) {
           "CIDR"));
   app.add_option("--shield-action", o.shield_action,
                  "Zone shield (part of --detector): the answer to a name missing from a "
-                 "shielded zone: nxdomain (built in XDP, with the zone's SOA), tc or drop")
+                 "shielded zone: nxdomain (built in XDP, with the zone's SOA; tc for a "
+                 "signed zone), tc or drop")
       ->check(CLI::IsMember({"nxdomain", "tc", "drop"}));
   app.add_option("--shield-nx-rate", o.shield_nx_rate,
                  "Zone shield: NXDOMAIN answers per second under one zone (all sources) that "

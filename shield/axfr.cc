@@ -261,6 +261,7 @@ ZoneTransfer transfer_zone(const Endpoint &from, const DnsName &zone,
         }
       }
       if (soas < 2) {
+        if (type == kTypeDnskey && *owner == zone) zt.signed_zone = true;
         names.add(*owner, type);
         ++zt.records;
       }

@@ -29,6 +29,9 @@ struct ZoneTransfer {
   std::vector<uint8_t> soa_rr;
   std::vector<NameEntry> names;  // ZoneNamesBuilder's result
   size_t records = 0;
+  // A DNSKEY at the apex: the zone is signed, and a validator rejects an NXDOMAIN without the
+  // NSEC/NSEC3 records that prove it, which XDP cannot make (the shield answers TC=1 instead).
+  bool signed_zone = false;
 };
 
 // AXFR of `zone` from `from`. Throws std::runtime_error (refused, timeout, malformed).

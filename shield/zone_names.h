@@ -18,6 +18,7 @@ namespace dnswash::shield {
 constexpr uint16_t kTypeNs = 2;
 constexpr uint16_t kTypeSoa = 6;
 constexpr uint16_t kTypeDname = 39;
+constexpr uint16_t kTypeDnskey = 48;
 
 // A name as the shield keys it: its labels root-first, each a length byte then its (case
 // folded) bytes. The order the kernel hashes a name in (so a digest is one pass over it), and

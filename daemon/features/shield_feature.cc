@@ -42,6 +42,10 @@ shield::Endpoint parse_endpoint(const std::string &s) {
   return ep;
 }
 
+const char *action_name(uint32_t action) {
+  return action == DW_SHIELD_ACT_TC ? "tc" : action == DW_SHIELD_ACT_DROP ? "drop" : "nxdomain";
+}
+
 }  // namespace
 
 ShieldFeature::ShieldFeature(DaemonHooks &h) : h_(h) {
@@ -152,19 +156,30 @@ void ShieldFeature::tick() {
       // for a million names).
       if (want || z.policy.missing_rate() >= params_.on_nx_rate / 4) watch.insert(z.name);
       auto inst = installed_.find(z.name);
-      if (want && !z.kernel_on && inst != installed_.end()) {
+      // The kernel's entry is written when the shield comes on, and again when the zone's
+      // new version (a reload, an UPDATE, a signing) changes its SOA or its answer.
+      if (want && inst != installed_.end() &&
+          (!z.kernel_on || z.kernel_action != action_for(inst->second) ||
+           z.kernel_serial != inst->second.serial)) {
         dw_shield_zone v{};
-        v.action = action_;
+        v.action = action_for(inst->second);
         const auto &soa = inst->second.soa_rr;
         if (soa.size() <= DW_SHIELD_SOA_MAX) {
           v.soa_len = uint32_t(soa.size());
           std::memcpy(v.soa, soa.data(), soa.size());
         }
         maps_->set_zone(tag, v);
+        if (!z.kernel_on)
+          spdlog::warn("shield: {} ON ({}{}; {:.0f} missing names/s, {:.0f}% of its answers{})",
+                       z.name, shield::mode_name(z.policy.mode()), z.word ? "" : ", for the fleet",
+                       z.policy.missing_rate(), z.policy.share() * 100,
+                       v.action != action_ ? "; signed: missing names get TC=1" : "");
+        else if (v.action != z.kernel_action)
+          spdlog::warn("shield: {} now answers missing names with {}", z.name,
+                       action_name(v.action));
         z.kernel_on = true;
-        spdlog::warn("shield: {} ON ({}{}; {:.0f} missing names/s, {:.0f}% of its answers)", z.name,
-                     shield::mode_name(z.policy.mode()), z.word ? "" : ", for the fleet",
-                     z.policy.missing_rate(), z.policy.share() * 100);
+        z.kernel_action = v.action;
+        z.kernel_serial = inst->second.serial;
       } else if (!want && z.kernel_on) {
         maps_->clear_zone(tag);
         z.kernel_on = false;
@@ -238,7 +253,7 @@ void ShieldFeature::worker_loop() {
       if (!dn) continue;  // watched zones are served zones: they parse
       all.push_back({*dn, &zt.names});
       names += zt.names.size();
-      loaded[zone] = Loaded{zt.serial, zt.soa_rr, zt.names.size(), mono_ms()};
+      loaded[zone] = Loaded{zt.serial, zt.soa_rr, zt.names.size(), mono_ms(), zt.signed_zone};
     }
     auto img = shield::build_name_set(*key, all);
     spdlog::info("shield: name set of {} names, {} KiB, built in {} ms", names,
@@ -248,6 +263,10 @@ void ShieldFeature::worker_loop() {
     pending_loaded_ = std::move(loaded);
     errors_ = last_err;
   }
+}
+
+uint32_t ShieldFeature::action_for(const Loaded &l) const {
+  return action_ == DW_SHIELD_ACT_NXDOMAIN && l.signed_zone ? DW_SHIELD_ACT_TC : action_;
 }
 
 json ShieldFeature::status() const {
@@ -265,15 +284,16 @@ json ShieldFeature::status() const {
               {"serial", inst == installed_.end() ? 0 : inst->second.serial},
               {"drops", z.blocked},
               {"named_nx", z.named_nx},
-              {"missing_per_s", int64_t(z.policy.missing_rate())}};
+              {"missing_per_s", int64_t(z.policy.missing_rate())},
+              {"signed", inst != installed_.end() && inst->second.signed_zone},
+              {"answer", inst == installed_.end() ? action_name(action_)
+                                                  : action_name(action_for(inst->second))}};
     j["since_unix_ms"] = z.policy.since_ms() ? wall - (now - z.policy.since_ms()) : 0;
     zones.push_back(j);
   }
   size_t bytes = maps_ ? maps_->kernel_bytes() : 0;
   return {{"enabled", enabled_},
-          {"action", action_ == DW_SHIELD_ACT_TC     ? "tc"
-                     : action_ == DW_SHIELD_ACT_DROP ? "drop"
-                                                     : "nxdomain"},
+          {"action", action_name(action_)},
           {"nx_rate", params_.on_nx_rate},
           {"nx_pct", int(params_.on_nx_share * 100 + 0.5)},
           {"quiet_s", params_.quiet_ms / 1000},

@@ -48,18 +48,24 @@ class ShieldFeature final : public DaemonFeature {
     std::vector<uint8_t> soa_rr;
     size_t names = 0;
     int64_t at_ms = 0;
+    bool signed_zone = false;  // DNSKEY at the apex (shield::ZoneTransfer)
   };
   struct Zone {
     std::string name;
     DnsName dn;
     shield::ZonePolicy policy;
     bool kernel_on = false;
-    bool word = false;  // this node's own word, as last told to local_change_
+    uint32_t kernel_action = 0;  // the dw_shield_zones entry's, while kernel_on
+    uint32_t kernel_serial = 0;  // the serial of the SOA in that entry
+    bool word = false;           // this node's own word, as last told to local_change_
     fleet::RemoteShield remote{0, 0};
     uint64_t blocked = 0;   // queries the shield answered or dropped (kernel count)
     uint64_t named_nx = 0;  // named's NXDOMAIN answers under the zone (tc count, all sources)
   };
   void tick();
+  // The answer for a missing name under a zone: --shield-action, but TC=1 for a signed zone
+  // when that is nxdomain (a validator would reject an NXDOMAIN without its NSEC proofs).
+  uint32_t action_for(const Loaded &l) const;
   void refresh_zone_tags();
   Zone &zone_for(uint64_t tag, const std::string &name);
   void worker_loop();
