@@ -153,6 +153,14 @@ out=$(lab_c dig +time=2 +tries=1 +norec @"$LAB_S4" "nosuch-$LAB_ID.plain.example
   lab_fail "plain.example: no answer for a missing name under the shield"
 { grep -q 'status: NXDOMAIN' <<<"$out" && grep -q 'flags: qr aa;' <<<"$out"; } ||
   lab_fail "plain.example: not an NXDOMAIN from XDP: $out"
+# The same two answers over IPv6 (the frame's other layout in dw_shield_emit).
+out=$(lab_c dig +time=2 +tries=1 +norec +dnssec +ignore @"$LAB_S6" "nosuch6-$LAB_ID.sig.example" A) ||
+  lab_fail "sig.example: no answer over IPv6 for a missing name under the shield: $out"
+grep -q 'flags: qr tc;' <<<"$out" || lab_fail "sig.example over IPv6: not TC=1 from XDP: $out"
+out=$(lab_c dig +time=2 +tries=1 +norec +dnssec @"$LAB_S6" "nosuch6-$LAB_ID.plain.example" A) ||
+  lab_fail "plain.example: no answer over IPv6 for a missing name under the shield: $out"
+{ grep -q 'status: NXDOMAIN' <<<"$out" && grep -q 'flags: qr aa;' <<<"$out"; } ||
+  lab_fail "plain.example over IPv6: not an NXDOMAIN from XDP: $out"
 for r in "${RESOLVERS[@]}"; do
   out=$(ip netns exec "$LAB_NS_C" dig +time=5 +tries=1 +adflag @"$(rl_addr "$r")" "gone-$r-$LAB_ID.sig.example" TXT) ||
     lab_fail "$r: no answer for a missing name under the shielded signed zone"
@@ -160,5 +168,5 @@ for r in "${RESOLVERS[@]}"; do
     lab_fail "$r: a missing name under the shielded signed zone is not a validated NXDOMAIN: $out"
 done
 (($(zone_state sig.example drops) > drops0)) || lab_fail "sig.example: the shield answered nothing"
-lab_log "shielded: sig.example (signed) answers TC=1 from XDP, resolvers validate named's NXDOMAIN over TCP; plain.example NXDOMAIN from XDP"
+lab_log "shielded: sig.example (signed) answers TC=1 from XDP, resolvers validate named's NXDOMAIN over TCP; plain.example NXDOMAIN from XDP; both over IPv4 and IPv6"
 echo "PASS"
