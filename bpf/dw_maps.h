@@ -198,6 +198,8 @@ struct dw_shield_cur {
   __u32 verdict;    /* DW_SHIELD_V_* */
   __u32 nl;         /* labels of the question */
   __u32 reply;      /* 1: dw_shield_hook found a missing name to answer (not drop) */
+  __u32 action;     /* the zone's dw_shield_zone action and soa_len, read by the hook */
+  __u32 soa_len;
   /* Helper arguments in map memory, not on the stack: 6.1 adds up the stacks of dnswash_xdp,
    * dw_shield_xdp, dw_shield_hook and the walk's callback (each rounded up to 32) against
    * 512 bytes, and a map value can be a helper's key or value. */

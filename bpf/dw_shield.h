@@ -99,11 +99,13 @@ static long dw_shield_step(__u32 i, void *arg) {
 
 /* The slip's header stage, as in dw_slip(): which frames may get a reply at all (unicast,
  * no IPv4 options, no IPv6 extension headers, ports, lengths). Returns the family, 0 if the
- * frame gets no reply; sets *l3_off and *msg_len and loads the message into sc->buf. */
-static __always_inline int dw_shield_reply_check(struct xdp_md *ctx, struct dw_scratch *sc,
-                                                 __u32 *l3_off_out, __u32 *msg_len_out) {
+ * frame gets no reply; sets *l3_off and *msg_len. The message itself is in the scratch
+ * already: the verdict loaded the same bytes (the UDP payload, up to DW_LOAD_MAX) from the
+ * same offset, since a frame this accepts has no IP options or extension headers. */
+static __always_inline int dw_shield_reply_check(struct xdp_md *ctx, __u32 *l3_off_out,
+                                                 __u32 *msg_len_out) {
   __u8 *data = (__u8 *)(long)ctx->data, *end = (__u8 *)(long)ctx->data_end, *l3, *udp;
-  __u32 l3_off = 14, ip_hlen, ip_len, udp_off, udp_len, msg_len;
+  __u32 l3_off = 14, ip_hlen, ip_len, udp_len, msg_len;
   __u16 proto, sport;
   int family;
   if (data + 14 > end || (data[0] & 1)) return 0;
@@ -147,11 +149,8 @@ static __always_inline int dw_shield_reply_check(struct xdp_md *ctx, struct dw_s
   if (sport != 53 && sport < 1024) return 0;
   udp_len = dw_be16(udp + 4);
   if (udp_len != ip_len - ip_hlen || udp_len < 8 + DW_DNS_HDR_LEN) return 0;
-  udp_off = l3_off + ip_hlen + 8;
   msg_len = udp_len - 8;
   if (msg_len > DW_LOAD_MAX) msg_len = DW_LOAD_MAX;
-  msg_len = DW_BOUND(msg_len - 1, 0x1ff) + 1; /* [1, 512] for the helper, as in dw_slip */
-  if (bpf_xdp_load_bytes(ctx, udp_off, sc->buf, msg_len) != 0) return 0;
   *l3_off_out = l3_off;
   *msg_len_out = msg_len;
   return family;
@@ -362,9 +361,7 @@ __attribute__((noinline)) int dw_shield_emit(struct xdp_md *ctx) {
 __attribute__((noinline)) int dw_shield_reply(struct xdp_md *ctx) {
   __u32 l3_off = 0, msg_len = 0, q_end, zone_off, cpu = bpf_get_smp_processor_id(), zero = 0;
   __u32 nl, zone_depth, how;
-  __u64 zone_tag;
   struct dw_shield_cur *cur = bpf_map_lookup_elem(&dw_shield_cur_map, &zero);
-  const struct dw_shield_zone *z;
   struct dw_cpu_state *st = bpf_map_lookup_elem(&dw_cpu, &cpu);
   struct dw_scratch *sc;
   int family, len;
@@ -372,17 +369,14 @@ __attribute__((noinline)) int dw_shield_reply(struct xdp_md *ctx) {
   cur->reply = 0;
   nl = cur->nl;
   zone_depth = cur->zone_depth;
-  zone_tag = cur->zone_tag;
-  z = bpf_map_lookup_elem(&dw_shield_zones, &zone_tag);
-  if (!z || nl == 0 || nl > DW_MAX_LABELS || zone_depth == 0 || zone_depth > nl)
-    return DW_SHIELD_R_DROP;
+  if (nl == 0 || nl > DW_MAX_LABELS || zone_depth == 0 || zone_depth > nl) return DW_SHIELD_R_DROP;
   sc = &st->scratch;
   /* The question was parsed by the verdict (label_off); the reply's message ends after it. */
   q_end = dw_shield_question_end(sc, nl);
   zone_off = sc->label_off[(nl - zone_depth) & DW_MAX_LABELS];
-  family = dw_shield_reply_check(ctx, sc, &l3_off, &msg_len);
+  family = dw_shield_reply_check(ctx, &l3_off, &msg_len);
   if (!family || q_end < DW_DNS_HDR_LEN + 5 || q_end > msg_len) return DW_SHIELD_R_DROP;
-  how = z->action == DW_SHIELD_ACT_TC ? DW_SHIELD_B_TC : 0;
+  how = cur->action == DW_SHIELD_ACT_TC ? DW_SHIELD_B_TC : 0;
   if (!how) {
     /* Room first: the NXDOMAIN is at most the question, the SOA (and its pointer) and an OPT
      * record with two cookies; the frame grows if it holds fewer bytes. A NIC driver's page
@@ -392,7 +386,7 @@ __attribute__((noinline)) int dw_shield_reply(struct xdp_md *ctx) {
      * cache it, and a random name is never asked again), or if even that does not fit, as a
      * truncated reply, which never grows. dw_shield_emit sizes the frame to the message. */
     __u32 dns_off = l3_off + (family == 6 ? 40 : 20) + 8, have;
-    __u32 full = q_end + 2 + (z->soa_len & 0xff) + DW_SHIELD_OPT_MAX,
+    __u32 full = q_end + 2 + (cur->soa_len & 0xff) + DW_SHIELD_OPT_MAX,
           short_ = q_end + DW_SHIELD_OPT_MAX;
     have = (__u32)bpf_xdp_get_buff_len(ctx) - dns_off; /* the message's bytes in the frame */
     if (full > have && bpf_xdp_adjust_tail(ctx, (int)(full - have)) != 0) {
@@ -481,6 +475,8 @@ __attribute__((noinline)) int dw_shield_hook(struct xdp_md *ctx) {
   if (z->action == DW_SHIELD_ACT_DROP || !cfg || (cfg->flags & DW_CFG_DRY_RUN))
     return DW_SHIELD_R_DROP;
   cur->nl = nl;
+  cur->action = z->action; /* for dw_shield_reply: one hash lookup less */
+  cur->soa_len = z->soa_len;
   cur->reply = 1;
   return DW_SHIELD_R_REPLY;
 }
