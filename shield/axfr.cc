@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <stdexcept>
 
@@ -175,8 +176,24 @@ std::optional<DnsName> read_name(const uint8_t *msg, size_t len, size_t *off) {
   return std::nullopt;
 }
 
-ZoneTransfer transfer_zone(const Endpoint &from, const DnsName &zone,
-                           std::chrono::milliseconds timeout) {
+namespace {
+
+// One answer record of a transfer, where its message holds it.
+struct Rec {
+  const uint8_t *m;
+  size_t len;
+  const DnsName &owner;
+  uint16_t type;
+  uint32_t ttl;
+  size_t rd;  // RDATA's offset in m
+  uint16_t rdlen;
+};
+
+// Sends `query` (its ID `id`) to `from` over TCP and hands every answer record to `on`, in
+// order, until `on` returns false. Throws on a refusal, a timeout or a malformed message.
+void stream_records(const Endpoint &from, const DnsName &zone, const std::vector<uint8_t> &query,
+                    uint16_t id, std::chrono::milliseconds timeout,
+                    const std::function<bool(const Rec &)> &on) {
   Sock s = resolve(from);
   Fd fd(socket(s.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (fd.get() < 0)
@@ -192,11 +209,9 @@ ZoneTransfer transfer_zone(const Endpoint &from, const DnsName &zone,
     if (err)
       throw std::runtime_error("zone transfer: connect to " + from.text() + ": " + strerror(err));
   }
-  uint16_t id = uint16_t(std::random_device{}());
-  auto q = make_query(id, zone, 252 /* AXFR */);
   std::vector<uint8_t> out;
-  put16(out, uint16_t(q.size()));
-  out.insert(out.end(), q.begin(), q.end());
+  put16(out, uint16_t(query.size()));
+  out.insert(out.end(), query.begin(), query.end());
   size_t sent = 0;
   while (sent < out.size()) {
     wait_for(fd.get(), POLLOUT, deadline, "sending");
@@ -208,11 +223,8 @@ ZoneTransfer transfer_zone(const Endpoint &from, const DnsName &zone,
     sent += size_t(r);
   }
 
-  ZoneTransfer zt;
-  ZoneNamesBuilder names(zone);
-  int soas = 0;
   std::vector<uint8_t> msg;
-  while (soas < 2) {
+  for (;;) {
     uint8_t lb[2];
     read_full(fd.get(), lb, 2, deadline);
     msg.resize(be16(lb));
@@ -230,46 +242,152 @@ ZoneTransfer transfer_zone(const Endpoint &from, const DnsName &zone,
         throw std::runtime_error("zone transfer: malformed question");
     uint16_t an = be16(m + 6);
     if (an == 0) throw std::runtime_error("zone transfer: empty answer");
-    for (uint16_t i = 0; i < an && soas < 2; ++i) {
+    for (uint16_t i = 0; i < an; ++i) {
       auto owner = read_name(m, len, &off);
       if (!owner || off + 10 > len) throw std::runtime_error("zone transfer: malformed record");
       uint16_t type = be16(m + off), rdlen = be16(m + off + 8);
-      uint32_t ttl = be32(m + off + 4);
       size_t rd = off + 10;
       if (rd + rdlen > len) throw std::runtime_error("zone transfer: malformed record");
-      if (zt.records == 0 && type != kTypeSoa)
-        throw std::runtime_error("zone transfer: does not start with the SOA");
-      if (type == kTypeSoa) {
-        ++soas;
-        if (soas == 1) {
-          size_t ro = rd;
-          auto mname = read_name(m, len, &ro), rname = read_name(m, len, &ro);
-          if (!mname || !rname || ro + 20 > rd + rdlen)
-            throw std::runtime_error("zone transfer: malformed SOA");
-          zt.serial = be32(m + ro);
-          uint32_t minimum = be32(m + ro + 16);
-          auto mw = mname->to_wire(), rw = rname->to_wire();
-          std::vector<uint8_t> rr;
-          put16(rr, kTypeSoa);
-          put16(rr, 1);
-          put32(rr, std::min(ttl, minimum));
-          put16(rr, uint16_t(mw.size() + rw.size() + 20));
-          rr.insert(rr.end(), mw.begin(), mw.end());
-          rr.insert(rr.end(), rw.begin(), rw.end());
-          rr.insert(rr.end(), m + ro, m + ro + 20);
-          zt.soa_rr = std::move(rr);
-        }
-      }
-      if (soas < 2) {
-        if (type == kTypeDnskey && *owner == zone) zt.signed_zone = true;
-        names.add(*owner, type);
-        ++zt.records;
-      }
+      if (!on(Rec{m, len, *owner, type, be32(m + off + 4), rd, rdlen})) return;
       off = rd + rdlen;
     }
   }
+}
+
+// The SOA record after its owner name, as the kernel appends it to an NXDOMAIN (see
+// ZoneTransfer::soa_rr), and its serial.
+std::vector<uint8_t> soa_rr_of(const Rec &r, uint32_t *serial) {
+  size_t ro = r.rd;
+  auto mname = read_name(r.m, r.len, &ro), rname = read_name(r.m, r.len, &ro);
+  if (!mname || !rname || ro + 20 > r.rd + r.rdlen)
+    throw std::runtime_error("zone transfer: malformed SOA");
+  *serial = be32(r.m + ro);
+  uint32_t minimum = be32(r.m + ro + 16);
+  auto mw = mname->to_wire(), rw = rname->to_wire();
+  std::vector<uint8_t> rr;
+  put16(rr, kTypeSoa);
+  put16(rr, 1);
+  put32(rr, std::min(r.ttl, minimum));
+  put16(rr, uint16_t(mw.size() + rw.size() + 20));
+  rr.insert(rr.end(), mw.begin(), mw.end());
+  rr.insert(rr.end(), rw.begin(), rw.end());
+  rr.insert(rr.end(), r.m + ro, r.m + ro + 20);
+  return rr;
+}
+
+uint32_t soa_serial(const Rec &r) {
+  uint32_t serial = 0;
+  soa_rr_of(r, &serial);
+  return serial;
+}
+
+// Serial arithmetic (RFC 1982): is a newer than b?
+bool serial_newer(uint32_t a, uint32_t b) {
+  return a != b && uint32_t(a - b) < 0x80000000u;
+}
+
+}  // namespace
+
+ZoneTransfer transfer_zone(const Endpoint &from, const DnsName &zone,
+                           std::chrono::milliseconds timeout) {
+  uint16_t id = uint16_t(std::random_device{}());
+  ZoneTransfer zt;
+  ZoneNamesBuilder names(zone);
+  int soas = 0;
+  stream_records(from, zone, make_query(id, zone, 252 /* AXFR */), id, timeout, [&](const Rec &r) {
+    if (zt.records == 0 && r.type != kTypeSoa)
+      throw std::runtime_error("zone transfer: does not start with the SOA");
+    if (r.type == kTypeSoa && ++soas == 1) zt.soa_rr = soa_rr_of(r, &zt.serial);
+    if (soas == 2) return false;  // the closing SOA
+    if (r.type == kTypeDnskey && r.owner == zone) zt.signed_zone = true;
+    names.add(r.owner, r.type);
+    ++zt.records;
+    return true;
+  });
   zt.names = names.finish();
   return zt;
+}
+
+ZoneChange transfer_zone_since(const Endpoint &from, const DnsName &zone, uint32_t serial,
+                               std::chrono::milliseconds timeout) {
+  uint16_t id = uint16_t(std::random_device{}());
+  // The query: the question (IXFR) and, in the authority section, the SOA we have (only its
+  // serial counts; RFC 1995 section 3).
+  auto q = make_query(id, zone, 251 /* IXFR */);
+  q[9] = 1;  // NSCOUNT
+  auto zw = zone.to_wire();
+  q.insert(q.end(), zw.begin(), zw.end());
+  put16(q, kTypeSoa);
+  put16(q, 1);
+  put32(q, 0);
+  put16(q, 2 + 20);
+  q.push_back(0);  // MNAME: the root
+  q.push_back(0);  // RNAME: the root
+  put32(q, serial);
+  for (int i = 0; i < 4; ++i) put32(q, 0);
+
+  ZoneChange c;
+  ZoneNamesBuilder whole(zone), added(zone);
+  uint32_t last = 0;
+  enum { kFirst, kSecond, kWhole, kDeleted, kAdded } at = kFirst;
+  stream_records(from, zone, q, id, timeout, [&](const Rec &r) {
+    switch (at) {
+      case kFirst:
+        if (r.type != kTypeSoa)
+          throw std::runtime_error("zone transfer: does not start with the SOA");
+        c.delta.soa_rr = soa_rr_of(r, &last);
+        c.delta.serial = last;
+        c.zone.soa_rr = c.delta.soa_rr;
+        c.zone.serial = last;
+        at = kSecond;
+        // Not newer than ours: the server answers with this SOA alone.
+        return serial_newer(last, serial);
+      case kSecond:
+        if (r.type != kTypeSoa || soa_serial(r) == c.delta.serial) {
+          // AXFR-style: the whole zone follows the first SOA (RFC 1995 section 4).
+          c.whole = true;
+          at = kWhole;
+          if (r.type == kTypeSoa) return false;  // a zone of its SOA alone
+          c.zone.records = 1;
+          whole.add(zone, kTypeSoa);
+          if (r.type == kTypeDnskey && r.owner == zone) c.zone.signed_zone = true;
+          whole.add(r.owner, r.type);
+          ++c.zone.records;
+          return true;
+        }
+        at = kDeleted;  // the first difference's old SOA
+        return true;
+      case kWhole:
+        if (r.type == kTypeSoa) return false;  // the closing SOA
+        if (r.type == kTypeDnskey && r.owner == zone) c.zone.signed_zone = true;
+        whole.add(r.owner, r.type);
+        ++c.zone.records;
+        return true;
+      case kDeleted:
+        if (r.type == kTypeSoa) {
+          at = kAdded;  // this difference's new SOA: its additions follow
+          return true;
+        }
+        ++c.delta.deleted_records;
+        return true;
+      case kAdded:
+        if (r.type == kTypeSoa) {
+          if (soa_serial(r) == c.delta.serial) return false;  // the closing SOA
+          at = kDeleted;                                      // the next difference
+          return true;
+        }
+        if (r.type == kTypeDnskey && r.owner == zone) c.delta.dnskey_added = true;
+        added.add(r.owner, r.type);
+        ++c.delta.added_records;
+        return true;
+    }
+    return false;
+  });
+  if (c.whole)
+    c.zone.names = whole.finish();
+  else if (c.delta.added_records)
+    c.delta.added = added.finish();
+  return c;
 }
 
 std::optional<uint32_t> query_serial(const Endpoint &from, const DnsName &zone,

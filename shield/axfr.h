@@ -38,6 +38,29 @@ struct ZoneTransfer {
 ZoneTransfer transfer_zone(const Endpoint &from, const DnsName &zone,
                            std::chrono::milliseconds timeout);
 
+// What an IXFR (RFC 1995) brought since a serial: the new serial and SOA, and the names of
+// the records it added (with their empty non-terminals, as ZoneNamesBuilder makes them).
+// Deleted records are only counted: a name stays in the set until the next whole transfer
+// (a missing name let through meanwhile only reaches named; an existing one is never
+// dropped).
+struct ZoneDelta {
+  uint32_t serial = 0;
+  std::vector<uint8_t> soa_rr;  // as ZoneTransfer's
+  std::vector<NameEntry> added;
+  size_t added_records = 0, deleted_records = 0;
+  bool dnskey_added = false;  // a DNSKEY added at the apex: the zone is signed now
+};
+struct ZoneChange {
+  bool whole = false;  // the server sent the whole zone (no journal): `zone` holds it
+  ZoneTransfer zone;
+  ZoneDelta delta;  // otherwise (no records at all if the server was not newer)
+};
+
+// IXFR of `zone` since `serial`. A server without the history answers with the whole zone,
+// as AXFR would. Throws std::runtime_error as transfer_zone.
+ZoneChange transfer_zone_since(const Endpoint &from, const DnsName &zone, uint32_t serial,
+                               std::chrono::milliseconds timeout);
+
 // The zone's SOA serial by a UDP SOA query; nullopt on timeout or a non-answer.
 std::optional<uint32_t> query_serial(const Endpoint &from, const DnsName &zone,
                                      std::chrono::milliseconds timeout);

@@ -66,6 +66,25 @@ bool ZoneNamesBuilder::add(const DnsName &owner, uint16_t type) {
   return true;
 }
 
+std::vector<NameEntry> merge_names(const std::vector<NameEntry> &a,
+                                   const std::vector<NameEntry> &b) {
+  std::vector<NameEntry> out;
+  out.reserve(a.size() + b.size());
+  size_t i = 0, j = 0;
+  while (i < a.size() || j < b.size()) {
+    if (j == b.size() || (i < a.size() && a[i].key < b[j].key)) {
+      out.push_back(a[i++]);
+    } else if (i == a.size() || b[j].key < a[i].key) {
+      out.push_back(b[j++]);
+    } else {
+      out.push_back({a[i].key, a[i].open || b[j].open});
+      ++i;
+      ++j;
+    }
+  }
+  return out;
+}
+
 std::vector<NameEntry> ZoneNamesBuilder::finish() {
   std::vector<NameEntry> out = std::move(raw_);
   raw_.clear();

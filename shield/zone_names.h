@@ -55,6 +55,11 @@ class ZoneNamesBuilder {
   std::unordered_set<std::string> ents_;
 };
 
+// The union of two finish() results (sorted by key, one entry per name; open if either is):
+// a zone's names with those an IXFR added.
+std::vector<NameEntry> merge_names(const std::vector<NameEntry> &a,
+                                   const std::vector<NameEntry> &b);
+
 // True if `name` is at or below `zone` (label-wise, case already folded).
 bool at_or_below(const DnsName &name, const DnsName &zone);
 

@@ -204,6 +204,7 @@ void ShieldFeature::tick() {
 void ShieldFeature::worker_loop() {
   std::map<std::string, shield::ZoneTransfer> have;
   std::map<std::string, std::string> last_err;
+  std::set<std::string> full_due;  // an IXFR deleted records: the whole zone next
   for (;;) {
     std::set<std::string> watch;
     std::optional<dw_hash_key> key;
@@ -225,13 +226,51 @@ void ShieldFeature::worker_loop() {
       auto dn = parse_dns_name(zone);
       if (!dn) continue;
       auto cur = have.find(zone);
-      if (cur != have.end()) {
+      bool full = cur == have.end() || full_due.count(zone);
+      if (!full) {
         auto serial = shield::query_serial(from_, *dn, std::chrono::milliseconds(200));
         if (!serial || *serial == cur->second.serial) continue;
       }
       try {
         auto t0 = mono_ms();
+        if (!full) {
+          // A change: the difference by IXFR (ms for an UPDATE, whatever the zone's size),
+          // or the whole zone if named keeps no history for it.
+          auto c =
+              shield::transfer_zone_since(from_, *dn, cur->second.serial, std::chrono::seconds(30));
+          if (!c.whole) {
+            auto &d = c.delta;
+            if (d.serial == cur->second.serial) continue;
+            shield::ZoneTransfer &zt = cur->second;
+            spdlog::info(
+                "shield: IXFR of {} from {}: serial {} -> {}, {} records added, {} deleted in {} "
+                "ms{}",
+                zone, from_.text(), zt.serial, d.serial, d.added_records, d.deleted_records,
+                mono_ms() - t0,
+                d.deleted_records ? " (deleted names stay until the whole transfer that follows)"
+                                  : "");
+            if (!d.added.empty()) zt.names = shield::merge_names(zt.names, d.added);
+            zt.serial = d.serial;
+            zt.soa_rr = std::move(d.soa_rr);
+            zt.records += d.added_records;
+            zt.signed_zone = zt.signed_zone || d.dnskey_added;
+            if (d.deleted_records) full_due.insert(zone);
+            last_err.erase(zone);
+            changed = true;
+            continue;
+          }
+          spdlog::info(
+              "shield: IXFR of {} from {}: the whole zone (no history kept): serial {}, "
+              "{} records, {} names in {} ms",
+              zone, from_.text(), c.zone.serial, c.zone.records, c.zone.names.size(),
+              mono_ms() - t0);
+          cur->second = std::move(c.zone);
+          last_err.erase(zone);
+          changed = true;
+          continue;
+        }
         auto zt = shield::transfer_zone(from_, *dn, std::chrono::seconds(30));
+        full_due.erase(zone);
         spdlog::info("shield: transferred {} from {}: serial {}, {} records, {} names in {} ms",
                      zone, from_.text(), zt.serial, zt.records, zt.names.size(), mono_ms() - t0);
         have[zone] = std::move(zt);
@@ -240,7 +279,8 @@ void ShieldFeature::worker_loop() {
       } catch (const std::exception &e) {
         if (last_err[zone] != e.what()) spdlog::error("shield: {}", e.what());
         last_err[zone] = e.what();
-        if (cur == have.end()) continue;  // keep the names we had
+        if (!full) full_due.insert(zone);  // an IXFR that failed: the whole zone next time
+        if (cur == have.end()) continue;   // keep the names we had
       }
     }
     if (!changed) continue;

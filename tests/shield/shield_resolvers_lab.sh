@@ -222,6 +222,17 @@ inst_line=$(grep -m1 "shield: [0-9]* names of $ZONE (serial $serial) in the kern
 inst_ms=$(($(date -d "$(cut -c1-23 <<<"$inst_line")" +%s%3N) - named_ms))
 lab_log "nsupdate: fresh1.$ZONE in the kernel's names $inst_ms ms after named served it; a dig got NOERROR through the shield $upd_ms ms after nsupdate returned"
 ((inst_ms <= 1000)) || lab_fail "the added name reached the kernel after $inst_ms ms (want <= 1000)"
+# By IXFR (the difference alone, whatever the zone's size), not the whole zone again.
+lab_has -E "shield: IXFR of $ZONE from .*: serial [0-9]+ -> $serial, 1 records added, 0 deleted" \
+  <"$LAB_DAEMON_LOG" || lab_fail "the update did not come by IXFR: $(grep "shield: " "$LAB_DAEMON_LOG" | tail -3)"
+# A deletion by IXFR: the name stays until the whole transfer that follows it at once.
+printf 'server %s\nzone %s\nupdate delete fresh1.%s A\nsend\n' "$LAB_S4" "$ZONE" "$ZONE" |
+  lab_c nsupdate || lab_fail "nsupdate (delete) failed"
+serial2=$(lab_s dig +short +norec @"$LAB_S4" "$ZONE" SOA | awk '{print $3}')
+lab_wait_until 5 "the whole transfer of serial $serial2 after the deletion" \
+  lab_has -E "shield: transferred $ZONE from .*: serial $serial2," "$LAB_DAEMON_LOG"
+lab_has -E "shield: IXFR of $ZONE from .*: serial $serial -> $serial2, 0 records added, 1 deleted" \
+  <"$LAB_DAEMON_LOG" || lab_fail "the deletion did not come by IXFR first"
 attack_finish ub
 t_end=$SECONDS
 lab_wait_until 15 "the shield off after the quiet period" not_shielded

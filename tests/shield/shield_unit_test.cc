@@ -71,6 +71,25 @@ TEST(ZoneNames, EachNameOnceWhateverTheOrderOfItsRecords) {
                                              "y.q.z.example", "x.y.q.z.example"}));
 }
 
+TEST(ZoneNames, AnIxfrsNamesMergeIntoTheZonesOpenWinning) {
+  // What an IXFR added (a new host under a new empty non-terminal, a new delegation over an
+  // existing name) merged into the zone's names: one entry a name, in key order, open if
+  // either side is, nothing lost.
+  ZoneNamesBuilder a(N("z.example")), b(N("z.example"));
+  for (const char *n : {"www.z.example", "p.z.example", "mail.z.example"}) a.add(N(n), 1);
+  b.add(N("h.new.z.example"), 1);
+  b.add(N("p.z.example"), kTypeNs);
+  auto merged = merge_names(a.finish(), b.finish());
+  std::vector<std::string> names;
+  for (const auto &x : merged) names.push_back(x.name().to_text() + (x.open ? "+" : ""));
+  // Key order: each label's length byte first (name_key), so "p" < "new" < "www" < "mail".
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"z.example", "p.z.example+", "new.z.example",
+                                      "h.new.z.example", "www.z.example", "mail.z.example"}));
+  EXPECT_EQ(merge_names({}, merged), merged);
+  EXPECT_EQ(merge_names(merged, {}), merged);
+}
+
 TEST(NameSet, ExistingNamesPassMissingOnesDoNot) {
   dw_hash_key key{0x0123456789abcdefull, 0xfedcba9876543210ull};
   auto img = build_name_set(key, N("shop.example"), shop());
