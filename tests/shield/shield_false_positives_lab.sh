@@ -11,6 +11,10 @@
 # first from cold caches, then warm (host TTLs of 3-5 s: many answers are fetched again).
 # Every lookup must be answered as the zones say, with AD exactly where the name is signed;
 # no resolver may be banned and no zone shielded.
+# Then sig.example and plain.example are shielded by hand: a missing name gets TC=1 from XDP
+# under the signed zone (a validated NXDOMAIN from named through every resolver) and XDP's
+# NXDOMAIN under the unsigned one, over IPv4 and IPv6; and a name added to plain.example by a
+# reload (named's IXFR answer: the whole zone) passes at once.
 source "$(dirname "$0")/../support/netns.sh"
 source "$(dirname "$0")/../support/resolvers.sh"
 RL_FAIL=lab_fail # read by resolvers.sh
