@@ -35,6 +35,7 @@ using namespace dnswash::bench;
 namespace {
 
 constexpr size_t kFrames = 65536, kNames = 100000;
+constexpr int kHotRepeat = 20000;
 
 Bytes query(const std::string &name, size_t i) {
   DnsSpec d;
@@ -67,25 +68,6 @@ double probe_floor(uint32_t lines, const std::vector<Bytes> &fr) {
   return ns;
 }
 
-// Compute only: each of the first 64 frames run 20,000 times in a row, so its lines stay in
-// cache and the kernel's timer is read once per 20,000 runs; the mean per run. What the
-// program's instructions cost, apart from memory (the frames-once passes above) and the test
-// run's own ~100 ns per call (the floors). Not for the missing name: its reply rewrites the
-// frame, and the next repeat would see a response.
-double run_hot(int prog, const std::vector<Bytes> &fr) {
-  double sum = 0;
-  for (size_t i = 0; i < 64; ++i) {
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = fr[i].data(),
-                .data_size_in = uint32_t(fr[i].size()), .repeat = 20000);
-    if (bpf_prog_test_run_opts(prog, &opts) != 0) {
-      perror("BPF_PROG_TEST_RUN");
-      std::exit(1);
-    }
-    sum += double(opts.duration);
-  }
-  return sum / 64;
-}
-
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -105,6 +87,10 @@ int main() {
   auto unshielded = frames(shield_zone_name(1), "h");
   auto existing = frames(shield_zone_name(0), "h");
   auto missing = frames(shield_zone_name(0), "x");
+  // Compute only: 64 frames, each run kHotRepeat times in a row (its lines stay in cache, one
+  // timer read per kHotRepeat runs). Not the missing name: its reply rewrites the frame.
+  const std::vector<Bytes> hot_unshielded(unshielded.begin(), unshielded.begin() + 64),
+      hot_existing(existing.begin(), existing.begin() + 64);
   int prog = skel->prog_fd();
   const uint32_t name_lines = uint32_t(maps.kernel_bytes() / sizeof(dw_names_bucket)) - 1;
   std::vector<double> base_r, hook_r, exist_r, miss_r, zfloor_r, nfloor_r, hbase_r, hhook_r,
@@ -119,10 +105,10 @@ int main() {
     zfloor_r.push_back(probe_floor(zone_buckets_for(kShieldZones), existing));
     nfloor_r.push_back(probe_floor(name_lines, existing));
     maps.set_flag(false);
-    hbase_r.push_back(run_hot(prog, unshielded));
+    hbase_r.push_back(dnswash::bench::run_pass(prog, hot_unshielded, kHotRepeat));
     maps.set_flag(true);
-    hhook_r.push_back(run_hot(prog, unshielded));
-    hexist_r.push_back(run_hot(prog, existing));
+    hhook_r.push_back(dnswash::bench::run_pass(prog, hot_unshielded, kHotRepeat));
+    hexist_r.push_back(dnswash::bench::run_pass(prog, hot_existing, kHotRepeat));
   }
   double base = median(base_r), hook = median(hook_r), exist = median(exist_r),
          miss = median(miss_r), zfloor = median(zfloor_r), nfloor = median(nfloor_r);

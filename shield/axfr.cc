@@ -343,20 +343,17 @@ ZoneChange transfer_zone_since(const Endpoint &from, const DnsName &zone, uint32
         // Not newer than ours: the server answers with this SOA alone.
         return serial_newer(last, serial);
       case kSecond:
-        if (r.type != kTypeSoa || soa_serial(r) == c.delta.serial) {
-          // AXFR-style: the whole zone follows the first SOA (RFC 1995 section 4).
-          c.whole = true;
-          at = kWhole;
-          if (r.type == kTypeSoa) return false;  // a zone of its SOA alone
-          c.zone.records = 1;
-          whole.add(zone, kTypeSoa);
-          if (r.type == kTypeDnskey && r.owner == zone) c.zone.signed_zone = true;
-          whole.add(r.owner, r.type);
-          ++c.zone.records;
+        if (r.type == kTypeSoa && soa_serial(r) != c.delta.serial) {
+          at = kDeleted;  // the first difference's old SOA
           return true;
         }
-        at = kDeleted;  // the first difference's old SOA
-        return true;
+        // AXFR-style: the whole zone follows the first SOA (RFC 1995 section 4); this record
+        // is its second (or the closing SOA of a zone of its SOA alone).
+        c.whole = true;
+        at = kWhole;
+        c.zone.records = 1;
+        whole.add(zone, kTypeSoa);
+        [[fallthrough]];
       case kWhole:
         if (r.type == kTypeSoa) return false;  // the closing SOA
         if (r.type == kTypeDnskey && r.owner == zone) c.zone.signed_zone = true;
